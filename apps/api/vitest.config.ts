@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    name: 'api',
+    root: import.meta.dirname,
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Each test file gets its own DATA_DIR and SQLite file; files run in parallel
+    // processes, bounded by the two cores we have.
+    pool: 'forks',
+  },
+});

@@ -1,0 +1,8 @@
+// The REST contract (API.md) as JSON schemas: the API validates and serializes with
+// them, the typed client derives its types from them. Nothing here runs on a server.
+export * from './common.ts';
+export * from './auth.ts';
+export * from './keys.ts';
+export * from './files.ts';
+export * from './access-requests.ts';
+export const API_PREFIX = '/api/v1';
