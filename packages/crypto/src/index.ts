@@ -1,0 +1,71 @@
+export {
+  CryptoError,
+  DecryptionFailedError,
+  WrongPasswordError,
+  UnknownKeyIdError,
+  AlgorithmDisabledError,
+  InvalidKeyError,
+  InvalidShareError,
+} from './errors.ts';
+
+export { aeadSeal, aeadOpen, type AeadAlgorithm } from './aead.ts';
+
+export {
+  type FileAlgorithm,
+  MODERN_ALGORITHMS,
+  LEGACY_ALGORITHMS,
+  assertAlgorithmAvailable,
+} from './algorithms.ts';
+export {
+  DEFAULT_SEGMENT_SIZE,
+  MIN_SEGMENT_SIZE,
+  MAX_SEGMENT_SIZE,
+  HEADER_LENGTH,
+  ciphertextSize,
+  plaintextSize,
+} from './segmented/header.ts';
+export { createEncryptStream, type EncryptStreamOptions } from './segmented/encrypt.ts';
+export { createDecryptStream } from './segmented/decrypt.ts';
+export { createRangeDecryptStream, type RangeDecryptOptions } from './segmented/range.ts';
+
+export {
+  parseKek,
+  kekId,
+  type KekRing,
+  createKekRing,
+  wrapDek,
+  unwrapDek,
+  wrappedDekKeyId,
+  generateDek,
+  WRAPPED_DEK_VERSION,
+} from './envelope.ts';
+
+export {
+  type RsaKeySize,
+  type RsaKeyPair,
+  generateRsaKeyPair,
+  publicKeyFingerprint,
+  rsaWrapDek,
+  rsaUnwrapDek,
+} from './rsa.ts';
+
+export {
+  type ProtectedPrivateKey,
+  type PrivateKeyContext,
+  PBKDF2_DEFAULT_ITERATIONS,
+  protectPrivateKey,
+  unprotectPrivateKey,
+  privateKeyNeedsUpgrade,
+} from './private-key.ts';
+
+export {
+  type ScryptParams,
+  SCRYPT_DEFAULTS,
+  hashPassword,
+  verifyPassword,
+  passwordHashNeedsUpgrade,
+} from './password-hash.ts';
+
+export { splitSecret, combineShares } from './shamir.ts';
+
+export { KEK_BACKUP_ITERATIONS, exportKekBackup, importKekBackup } from './kek-backup.ts';

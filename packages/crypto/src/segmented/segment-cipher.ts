@@ -1,0 +1,47 @@
+/**
+ * Per-file segment sealing. The file key is derived from the DEK with HKDF
+ * over the whole header, so any header change (salt, prefix, segment size,
+ * algorithm) yields a different key and the first segment fails; the
+ * associated data (the file id) is authenticated on every segment.
+ */
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import { aeadOpen, aeadSeal } from '../aead.ts';
+import { isLegacyAlgorithm } from '../algorithms.ts';
+import { InvalidKeyError } from '../errors.ts';
+import { hkdfSha256 } from '../kdf.ts';
+import { legacyOpen, legacySeal, type LegacyKeys } from '../legacy.ts';
+import type { Header } from './header.ts';
+
+const INFO_LABEL = Buffer.from('SFE segmented file v1\0', 'ascii');
+export const DEK_LENGTH = 32;
+
+export interface SegmentCipher {
+  seal(nonce: Buffer, pieces: readonly Buffer[]): Buffer;
+  open(nonce: Buffer, sealed: Buffer): Buffer;
+}
+
+export function assertDek(dek: Buffer): void {
+  if (!Buffer.isBuffer(dek) || dek.length !== DEK_LENGTH) {
+    throw new InvalidKeyError(`DEK must be ${DEK_LENGTH} bytes`);
+  }
+}
+
+export function createSegmentCipher(dek: Buffer, header: Header, associatedData: Buffer): SegmentCipher {
+  assertDek(dek);
+  const ad = Buffer.from(associatedData);
+  const info = Buffer.concat([INFO_LABEL, header.bytes]);
+  const { algorithm } = header;
+  if (isLegacyAlgorithm(algorithm)) {
+    const material = hkdfSha256(dek, header.salt, info, 64);
+    const keys: LegacyKeys = { encryptionKey: material.subarray(0, 32), macKey: material.subarray(32) };
+    return {
+      seal: (nonce, pieces) => legacySeal(algorithm, keys, nonce, pieces, ad),
+      open: (nonce, sealed) => legacyOpen(algorithm, keys, nonce, sealed, ad),
+    };
+  }
+  const key: KeyObject = createSecretKey(hkdfSha256(dek, header.salt, info, 32));
+  return {
+    seal: (nonce, pieces) => aeadSeal(algorithm, key, nonce, pieces, ad),
+    open: (nonce, sealed) => aeadOpen(algorithm, key, nonce, sealed, ad),
+  };
+}
