@@ -1,0 +1,199 @@
+import { chmod, mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  KeyStoreConflictError,
+  KeyStoreError,
+  KeyStoreUnavailableError,
+  type KeyStore,
+  type NewPrivateKeyRecord,
+  type PrivateKeyRecord,
+} from './key-store.ts';
+import { assertFingerprint, assertNewRecord, assertUserId, toRecord } from './records.ts';
+
+// The embedded backend: its own SQLite file (not the app database, not Prisma),
+// so the "two separate stores" property of the design holds without MongoDB.
+//
+// better-sqlite3 is synchronous. Every statement here touches one row by primary
+// key and takes microseconds, so blocking the event loop for it costs less than a
+// thread hop would; the async signatures exist for the KeyStore contract.
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS private_keys (
+  user_id               TEXT    NOT NULL PRIMARY KEY,
+  encrypted_private_key BLOB    NOT NULL,
+  salt                  BLOB    NOT NULL,
+  nonce                 BLOB    NOT NULL,
+  cipher                TEXT    NOT NULL CHECK (cipher = 'aes-256-gcm'),
+  kdf                   TEXT    NOT NULL CHECK (kdf = 'pbkdf2-sha256'),
+  iterations            INTEGER NOT NULL CHECK (iterations > 0),
+  algorithm             TEXT    NOT NULL CHECK (algorithm IN ('RSA-2048', 'RSA-4096')),
+  fingerprint           TEXT    NOT NULL,
+  created_at            INTEGER NOT NULL, -- ms since the epoch, as a JS Date holds it
+  last_accessed         INTEGER,
+  access_count          INTEGER NOT NULL DEFAULT 0
+) STRICT`;
+
+const KEY_FIELDS = `encrypted_private_key = @encrypted_private_key, salt = @salt, nonce = @nonce,
+  cipher = @cipher, kdf = @kdf, iterations = @iterations, algorithm = @algorithm, fingerprint = @fingerprint`;
+
+interface Row {
+  user_id: string;
+  encrypted_private_key: Buffer;
+  salt: Buffer;
+  nonce: Buffer;
+  cipher: string;
+  kdf: string;
+  iterations: number;
+  algorithm: string;
+  fingerprint: string;
+  created_at: number;
+  last_accessed: number | null;
+  access_count: number;
+}
+
+type KeyParams = Omit<Row, 'created_at' | 'last_accessed' | 'access_count'>;
+
+const BUSY_TIMEOUT_MS = 5000;
+
+export async function openEmbeddedKeyStore(filePath: string): Promise<KeyStore> {
+  await mkdir(dirname(filePath), { recursive: true, mode: 0o700 });
+  // Create the file ourselves so it is never world-readable, not even for the
+  // moment between SQLite creating it and a chmod; tighten an existing one too.
+  // SQLite gives the -wal and -shm files the mode of the database file.
+  await (await open(filePath, 'a', 0o600)).close();
+  await chmod(filePath, 0o600);
+
+  let db: Database.Database;
+  try {
+    db = new Database(filePath, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+    db.pragma('journal_mode = WAL');
+    // FULL: a rotation that re-wrapped grants to a new key must not lose that key
+    // on power failure. Writes here are rare, so the extra fsync is cheap.
+    db.pragma('synchronous = FULL');
+    // Deleting a user's key (incident response) should not leave its bytes in
+    // free pages of the file.
+    db.pragma('secure_delete = ON');
+    db.exec(SCHEMA);
+  } catch (error) {
+    throw mapError(error);
+  }
+  return new EmbeddedKeyStore(db);
+}
+
+class EmbeddedKeyStore implements KeyStore {
+  readonly kind = 'embedded' as const;
+  readonly #db: Database.Database;
+  readonly #insert: Database.Statement<[KeyParams & { created_at: number }]>;
+  readonly #get: Database.Statement<[string], Row>;
+  readonly #recordAccess: Database.Statement<[{ user_id: string; now: number }], Row>;
+  readonly #reencrypt: Database.Statement<[KeyParams & { expected: string }]>;
+  readonly #rotate: Database.Statement<[KeyParams & { expected: string; now: number }]>;
+  readonly #delete: Database.Statement<[string]>;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#insert = db.prepare(`INSERT INTO private_keys
+      (user_id, encrypted_private_key, salt, nonce, cipher, kdf, iterations, algorithm, fingerprint, created_at)
+      VALUES (@user_id, @encrypted_private_key, @salt, @nonce, @cipher, @kdf, @iterations, @algorithm, @fingerprint, @created_at)`);
+    this.#get = db.prepare('SELECT * FROM private_keys WHERE user_id = ?');
+    this.#recordAccess = db.prepare(`UPDATE private_keys
+      SET access_count = access_count + 1, last_accessed = @now WHERE user_id = @user_id RETURNING *`);
+    this.#reencrypt = db.prepare(`UPDATE private_keys SET ${KEY_FIELDS}
+      WHERE user_id = @user_id AND fingerprint = @expected`);
+    this.#rotate = db.prepare(`UPDATE private_keys
+      SET ${KEY_FIELDS}, created_at = @now, last_accessed = NULL, access_count = 0
+      WHERE user_id = @user_id AND fingerprint = @expected`);
+    this.#delete = db.prepare('DELETE FROM private_keys WHERE user_id = ?');
+  }
+
+  async insert(record: NewPrivateKeyRecord): Promise<void> {
+    assertNewRecord(record);
+    this.#run(() => this.#insert.run({ ...toParams(record), created_at: Date.now() }));
+  }
+
+  async get(userId: string): Promise<PrivateKeyRecord | null> {
+    assertUserId(userId);
+    return fromRow(this.#run(() => this.#get.get(userId)));
+  }
+
+  async recordAccess(userId: string): Promise<PrivateKeyRecord | null> {
+    assertUserId(userId);
+    return fromRow(this.#run(() => this.#recordAccess.get({ user_id: userId, now: Date.now() })));
+  }
+
+  async replace(userId: string, expectedFingerprint: string, next: NewPrivateKeyRecord): Promise<boolean> {
+    assertUserId(userId);
+    assertFingerprint(expectedFingerprint, 'expectedFingerprint');
+    assertNewRecord(next);
+    if (next.userId !== userId) throw new TypeError('next.userId must equal userId');
+    const params = { ...toParams(next), expected: expectedFingerprint };
+    const result = this.#run(() =>
+      next.fingerprint === expectedFingerprint
+        ? this.#reencrypt.run(params)
+        : this.#rotate.run({ ...params, now: Date.now() }),
+    );
+    return result.changes > 0;
+  }
+
+  async delete(userId: string): Promise<boolean> {
+    assertUserId(userId);
+    return this.#run(() => this.#delete.run(userId)).changes > 0;
+  }
+
+  async ping(): Promise<void> {
+    this.#run(() => this.#db.prepare('SELECT 1').get());
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  #run<T>(operation: () => T): T {
+    if (!this.#db.open) throw new KeyStoreUnavailableError('closed');
+    try {
+      return operation();
+    } catch (error) {
+      throw mapError(error);
+    }
+  }
+}
+
+function toParams(record: NewPrivateKeyRecord): KeyParams {
+  return {
+    user_id: record.userId,
+    encrypted_private_key: record.encryptedPrivateKey,
+    salt: record.salt,
+    nonce: record.nonce,
+    cipher: record.cipher,
+    kdf: record.kdf,
+    iterations: record.iterations,
+    algorithm: record.algorithm,
+    fingerprint: record.fingerprint,
+  };
+}
+
+function fromRow(row: Row | undefined): PrivateKeyRecord | null {
+  if (row === undefined) return null;
+  return toRecord({
+    ...row,
+    created_at: new Date(row.created_at),
+    last_accessed: row.last_accessed === null ? null : new Date(row.last_accessed),
+  });
+}
+
+// Codes that mean "cannot reach or write the file right now", as opposed to a
+// bug or a corrupt file.
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PERM|NOLFS)/;
+
+function mapError(error: unknown): Error {
+  if (error instanceof KeyStoreError) return error;
+  if (error instanceof Database.SqliteError) {
+    if (error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return new KeyStoreConflictError();
+    if (UNAVAILABLE.test(error.code)) return new KeyStoreUnavailableError(error.code);
+    return new KeyStoreError('KEY_STORE_FAILURE', `key store failure (${error.code})`, { cause: error });
+  }
+  // SQLite messages carry no secrets (values are bound, never inlined), so the
+  // cause is kept for the operator's log.
+  return new KeyStoreError('KEY_STORE_FAILURE', 'key store failure', { cause: error });
+}

@@ -1,0 +1,79 @@
+/**
+ * The key store holds each user's password-encrypted RSA private key, apart from
+ * the app database on purpose: a copy of one of the two stores alone is not
+ * enough to read a user's key material. Adapters: MongoDB (Mongoose) and an
+ * embedded SQLite file. Both pass test/stores/key-store.contract.ts.
+ */
+
+export type KeyAlgorithm = 'RSA-2048' | 'RSA-4096';
+
+export interface PrivateKeyRecord {
+  userId: string;
+  encryptedPrivateKey: Buffer;
+  salt: Buffer;
+  nonce: Buffer;
+  cipher: 'aes-256-gcm';
+  kdf: 'pbkdf2-sha256';
+  iterations: number;
+  algorithm: KeyAlgorithm;
+  fingerprint: string;
+  createdAt: Date;
+  lastAccessed: Date | null;
+  accessCount: number;
+}
+
+export type NewPrivateKeyRecord = Omit<PrivateKeyRecord, 'createdAt' | 'lastAccessed' | 'accessCount'>;
+
+export interface KeyStore {
+  readonly kind: 'mongodb' | 'embedded';
+  /** Throws KeyStoreConflictError if the user already has a record. */
+  insert(record: NewPrivateKeyRecord): Promise<void>;
+  /** Read only: does not count as an access. */
+  get(userId: string): Promise<PrivateKeyRecord | null>;
+  /**
+   * Atomically accessCount + 1 and lastAccessed = now, in one round trip;
+   * returns the updated record, or null if the user has none.
+   */
+  recordAccess(userId: string): Promise<PrivateKeyRecord | null>;
+  /**
+   * Compare-and-swap on the stored fingerprint: replaces the key material only if
+   * the stored fingerprint equals expectedFingerprint. When next.fingerprint
+   * differs (a key rotation) the record restarts: createdAt = now,
+   * lastAccessed = null, accessCount = 0; a re-encryption under a new password
+   * keeps them. Returns whether a record was replaced.
+   */
+  replace(userId: string, expectedFingerprint: string, next: NewPrivateKeyRecord): Promise<boolean>;
+  /** Returns whether a record was deleted. */
+  delete(userId: string): Promise<boolean>;
+  /** Cheap liveness check for /readyz; throws KeyStoreUnavailableError. */
+  ping(): Promise<void>;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+export class KeyStoreError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * Any connectivity or timeout failure. The message names the kind of failure
+ * only: never the connection string, host credentials or the driver's message.
+ * From a write it means the outcome is unknown: the write may still be applied.
+ */
+export class KeyStoreUnavailableError extends KeyStoreError {
+  constructor(reason?: string) {
+    super('KEY_STORE_UNAVAILABLE', reason === undefined ? 'key store unavailable' : `key store unavailable (${reason})`);
+  }
+}
+
+export class KeyStoreConflictError extends KeyStoreError {
+  constructor() {
+    super('CONFLICT', 'a private key record already exists for this user');
+  }
+}

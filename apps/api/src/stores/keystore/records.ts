@@ -1,0 +1,80 @@
+import { KeyStoreError } from './key-store.ts';
+import type { KeyAlgorithm, NewPrivateKeyRecord, PrivateKeyRecord } from './key-store.ts';
+
+// Both adapters check their input the same way, so a caller bug behaves the same
+// on either backend, and no object can reach a Mongo filter as a query operator.
+
+const ALGORITHMS: ReadonlySet<string> = new Set<KeyAlgorithm>(['RSA-2048', 'RSA-4096']);
+const MAX_ID_LENGTH = 256;
+
+export function assertUserId(userId: unknown): asserts userId is string {
+  if (typeof userId !== 'string' || userId.length === 0 || userId.length > MAX_ID_LENGTH) {
+    throw new TypeError('userId must be a non-empty string of at most 256 characters');
+  }
+}
+
+export function assertFingerprint(fingerprint: unknown, what = 'fingerprint'): asserts fingerprint is string {
+  if (typeof fingerprint !== 'string' || fingerprint.length === 0 || fingerprint.length > MAX_ID_LENGTH) {
+    throw new TypeError(`${what} must be a non-empty string of at most 256 characters`);
+  }
+}
+
+function assertBytes(value: unknown, what: string): void {
+  if (!Buffer.isBuffer(value) || value.length === 0) throw new TypeError(`${what} must be a non-empty Buffer`);
+}
+
+export function assertNewRecord(record: NewPrivateKeyRecord): void {
+  assertUserId(record.userId);
+  assertBytes(record.encryptedPrivateKey, 'encryptedPrivateKey');
+  assertBytes(record.salt, 'salt');
+  assertBytes(record.nonce, 'nonce');
+  if (record.cipher !== 'aes-256-gcm') throw new TypeError('cipher must be aes-256-gcm');
+  if (record.kdf !== 'pbkdf2-sha256') throw new TypeError('kdf must be pbkdf2-sha256');
+  if (!Number.isSafeInteger(record.iterations) || record.iterations < 1) {
+    throw new TypeError('iterations must be a positive integer');
+  }
+  if (!ALGORITHMS.has(record.algorithm)) throw new TypeError('algorithm must be RSA-2048 or RSA-4096');
+  assertFingerprint(record.fingerprint);
+}
+
+/** The stored shape: snake_case field names, as in both backends. */
+export interface StoredFields {
+  user_id: string;
+  encrypted_private_key: Buffer;
+  salt: Buffer;
+  nonce: Buffer;
+  cipher: string;
+  kdf: string;
+  iterations: number;
+  algorithm: string;
+  fingerprint: string;
+  created_at: Date;
+  last_accessed: Date | null;
+  access_count: number;
+}
+
+/** Narrows what a backend returned; a row that fails this is corrupt, not a caller error. */
+export function toRecord(fields: StoredFields): PrivateKeyRecord {
+  const { cipher, kdf, algorithm } = fields;
+  if (cipher !== 'aes-256-gcm' || kdf !== 'pbkdf2-sha256' || !isAlgorithm(algorithm)) {
+    throw new KeyStoreError('KEY_STORE_CORRUPT', 'stored private key record has unknown parameters');
+  }
+  return {
+    userId: fields.user_id,
+    encryptedPrivateKey: fields.encrypted_private_key,
+    salt: fields.salt,
+    nonce: fields.nonce,
+    cipher,
+    kdf,
+    iterations: fields.iterations,
+    algorithm,
+    fingerprint: fields.fingerprint,
+    createdAt: fields.created_at,
+    lastAccessed: fields.last_accessed,
+    accessCount: fields.access_count,
+  };
+}
+
+function isAlgorithm(value: string): value is KeyAlgorithm {
+  return ALGORITHMS.has(value);
+}

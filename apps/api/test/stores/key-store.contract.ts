@@ -1,0 +1,237 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  KeyStoreConflictError,
+  KeyStoreUnavailableError,
+  type KeyStore,
+  type NewPrivateKeyRecord,
+  type PrivateKeyRecord,
+} from '../../src/stores/keystore/index.ts';
+
+// The behaviour every KeyStore backend must share. Each runner file passes an
+// `open` that returns a store over a fresh, empty namespace.
+
+let userCounter = 0;
+
+export function newRecord(overrides: Partial<NewPrivateKeyRecord> = {}): NewPrivateKeyRecord {
+  userCounter += 1;
+  return {
+    userId: `user-${userCounter}-${randomBytes(4).toString('hex')}`,
+    // Random bytes include 0x00 and 0xff and odd lengths: no text codec survives them.
+    encryptedPrivateKey: randomBytes(1217),
+    salt: randomBytes(16),
+    nonce: randomBytes(12),
+    cipher: 'aes-256-gcm',
+    kdf: 'pbkdf2-sha256',
+    iterations: 600_000,
+    algorithm: 'RSA-2048',
+    fingerprint: randomBytes(32).toString('hex'),
+    ...overrides,
+  };
+}
+
+function expectKeyFields(actual: PrivateKeyRecord | null, expected: NewPrivateKeyRecord): PrivateKeyRecord {
+  expect(actual).not.toBeNull();
+  const record = actual as PrivateKeyRecord;
+  for (const field of ['encryptedPrivateKey', 'salt', 'nonce'] as const) {
+    expect(Buffer.isBuffer(record[field]), field).toBe(true);
+    expect(record[field].equals(expected[field]), field).toBe(true);
+  }
+  const { userId, cipher, kdf, iterations, algorithm, fingerprint } = record;
+  expect({ userId, cipher, kdf, iterations, algorithm, fingerprint }).toEqual({
+    userId: expected.userId,
+    cipher: expected.cipher,
+    kdf: expected.kdf,
+    iterations: expected.iterations,
+    algorithm: expected.algorithm,
+    fingerprint: expected.fingerprint,
+  });
+  expect(record.createdAt).toBeInstanceOf(Date);
+  return record;
+}
+
+export function keyStoreContract(
+  name: string,
+  open: () => Promise<KeyStore>,
+  cleanup: () => Promise<void>,
+): void {
+  describe(`KeyStore contract: ${name}`, () => {
+    let store: KeyStore;
+
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+    afterAll(cleanup);
+
+    it('inserts and gets a record with byte-exact buffers and real dates', async () => {
+      const record = newRecord({ algorithm: 'RSA-4096', iterations: 1_000_000 });
+      const before = Date.now();
+      await store.insert(record);
+      const stored = expectKeyFields(await store.get(record.userId), record);
+      expect(stored.createdAt.getTime()).toBeGreaterThanOrEqual(before);
+      expect(stored.createdAt.getTime()).toBeLessThanOrEqual(Date.now());
+      expect(stored.lastAccessed).toBeNull();
+      expect(stored.accessCount).toBe(0);
+    });
+
+    it('keeps one record per user: a second insert conflicts and changes nothing', async () => {
+      const first = newRecord();
+      await store.insert(first);
+      const second = newRecord({ userId: first.userId });
+      const error: unknown = await store.insert(second).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KeyStoreConflictError);
+      expect(error).toMatchObject({ code: 'CONFLICT' });
+      expectKeyFields(await store.get(first.userId), first);
+    });
+
+    it('keeps users apart', async () => {
+      const a = newRecord();
+      const b = newRecord();
+      await store.insert(a);
+      await store.insert(b);
+      await store.recordAccess(a.userId);
+      expectKeyFields(await store.get(a.userId), a);
+      const other = expectKeyFields(await store.get(b.userId), b);
+      expect(other.accessCount).toBe(0);
+    });
+
+    it('answers null or false for an unknown user', async () => {
+      const missing = newRecord();
+      expect(await store.get(missing.userId)).toBeNull();
+      expect(await store.recordAccess(missing.userId)).toBeNull();
+      expect(await store.replace(missing.userId, missing.fingerprint, missing)).toBe(false);
+      expect(await store.delete(missing.userId)).toBe(false);
+      expect(await store.get(missing.userId)).toBeNull();
+    });
+
+    it('does not count get() as an access', async () => {
+      const record = newRecord();
+      await store.insert(record);
+      await store.get(record.userId);
+      const stored = await store.get(record.userId);
+      expect(stored?.accessCount).toBe(0);
+      expect(stored?.lastAccessed).toBeNull();
+    });
+
+    it('counts 20 concurrent accesses atomically', async () => {
+      const record = newRecord();
+      await store.insert(record);
+      const before = Date.now();
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.recordAccess(record.userId)));
+      const counts = results.map((result) => result?.accessCount);
+      expect([...counts].sort((x = 0, y = 0) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      for (const result of results) {
+        expectKeyFields(result, record);
+        expect(result?.lastAccessed).toBeInstanceOf(Date);
+        expect(result?.lastAccessed?.getTime()).toBeGreaterThanOrEqual(before);
+      }
+      const stored = await store.get(record.userId);
+      expect(stored?.accessCount).toBe(20);
+      expect(stored?.lastAccessed).toBeInstanceOf(Date);
+    });
+
+    it('re-encrypts under a new password: same fingerprint keeps dates and counts', async () => {
+      const record = newRecord();
+      await store.insert(record);
+      await store.recordAccess(record.userId);
+      const accessed = await store.recordAccess(record.userId);
+      const next = newRecord({ userId: record.userId, fingerprint: record.fingerprint, iterations: 700_000 });
+
+      expect(await store.replace(record.userId, record.fingerprint, next)).toBe(true);
+      const stored = expectKeyFields(await store.get(record.userId), next);
+      const original = expectKeyFields(accessed, record);
+      expect(stored.createdAt.getTime()).toBe(original.createdAt.getTime());
+      expect(stored.lastAccessed?.getTime()).toBe(original.lastAccessed?.getTime());
+      expect(stored.accessCount).toBe(2);
+    });
+
+    it('rotates to a new key: a new fingerprint restarts createdAt, lastAccessed and accessCount', async () => {
+      const record = newRecord();
+      await store.insert(record);
+      await store.recordAccess(record.userId);
+      const next = newRecord({ userId: record.userId, algorithm: 'RSA-4096' });
+      const before = Date.now();
+
+      expect(await store.replace(record.userId, record.fingerprint, next)).toBe(true);
+      const stored = expectKeyFields(await store.get(record.userId), next);
+      expect(stored.createdAt.getTime()).toBeGreaterThanOrEqual(before);
+      expect(stored.lastAccessed).toBeNull();
+      expect(stored.accessCount).toBe(0);
+    });
+
+    it('refuses a replace whose expected fingerprint is not the stored one', async () => {
+      const record = newRecord();
+      await store.insert(record);
+      const next = newRecord({ userId: record.userId });
+      expect(await store.replace(record.userId, next.fingerprint, next)).toBe(false);
+      expect(await store.replace(record.userId, 'not-the-fingerprint', next)).toBe(false);
+      expectKeyFields(await store.get(record.userId), record);
+    });
+
+    it('lets exactly one of two concurrent rotations from the same key win', async () => {
+      const record = newRecord();
+      await store.insert(record);
+      const a = newRecord({ userId: record.userId });
+      const b = newRecord({ userId: record.userId });
+      const results = await Promise.all([
+        store.replace(record.userId, record.fingerprint, a),
+        store.replace(record.userId, record.fingerprint, b),
+      ]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expectKeyFields(await store.get(record.userId), results[0] === true ? a : b);
+    });
+
+    it('deletes a record, after which the user can get a new one', async () => {
+      const record = newRecord();
+      await store.insert(record);
+      expect(await store.delete(record.userId)).toBe(true);
+      expect(await store.get(record.userId)).toBeNull();
+      expect(await store.delete(record.userId)).toBe(false);
+      const fresh = newRecord({ userId: record.userId });
+      await store.insert(fresh);
+      expectKeyFields(await store.get(record.userId), fresh);
+    });
+
+    it('rejects malformed input before it reaches the backend', async () => {
+      const record = newRecord();
+      await store.insert(record);
+      // An object where a string belongs would be a query operator in MongoDB.
+      const operator = { $ne: null } as unknown as string;
+      await expect(store.get(operator)).rejects.toBeInstanceOf(TypeError);
+      await expect(store.recordAccess(operator)).rejects.toBeInstanceOf(TypeError);
+      await expect(store.delete(operator)).rejects.toBeInstanceOf(TypeError);
+      await expect(store.get('')).rejects.toBeInstanceOf(TypeError);
+      await expect(store.insert(newRecord({ algorithm: 'RSA-1024' as 'RSA-2048' }))).rejects.toBeInstanceOf(TypeError);
+      await expect(store.insert(newRecord({ iterations: 0 }))).rejects.toBeInstanceOf(TypeError);
+      await expect(store.insert(newRecord({ salt: Buffer.alloc(0) }))).rejects.toBeInstanceOf(TypeError);
+      await expect(store.replace(record.userId, record.fingerprint, newRecord())).rejects.toBeInstanceOf(TypeError);
+      await expect(store.replace(record.userId, operator, { ...record })).rejects.toBeInstanceOf(TypeError);
+      expectKeyFields(await store.get(record.userId), record);
+    });
+
+    it('pings while open, and after close() every operation is unavailable', async () => {
+      await store.ping();
+      const record = newRecord();
+      await store.close();
+      await store.close();
+      const operations = [
+        store.ping(),
+        store.insert(record),
+        store.get(record.userId),
+        store.recordAccess(record.userId),
+        store.replace(record.userId, record.fingerprint, record),
+        store.delete(record.userId),
+      ];
+      for (const result of await Promise.allSettled(operations)) {
+        expect(result.status).toBe('rejected');
+        if (result.status === 'rejected') {
+          expect(result.reason).toBeInstanceOf(KeyStoreUnavailableError);
+          expect(result.reason).toMatchObject({ code: 'KEY_STORE_UNAVAILABLE' });
+        }
+      }
+    });
+  });
+}
