@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The one place that reads process.env. Everything is validated once at boot; a bad
+ * value stops start-up with a ConfigError naming the variable and the expected form
+ * (never echoing a secret).
+ */
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly databaseUrl: string;
+  readonly mongodbUri: string | undefined;
+  readonly masterKey: string;
+  readonly masterKeyPrevious: readonly string[];
+  readonly jwtSecret: string;
+  readonly maxUploadBytes: number;
+  readonly allowLegacyCiphers: boolean;
+  readonly corsOrigin: string | undefined;
+  readonly trustProxy: boolean | string;
+  readonly logLevel: string;
+  readonly webDist: string | undefined;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  readonly keyStoreTimeoutMs: number;
+  /** Work factors. Only tests lower them (via buildApp), never the environment. */
+  readonly kdf: { readonly pbkdf2Iterations: number; readonly scrypt: { N: number; r: number; p: number } };
+  /** Notes for the operator, logged once at start (e.g. generated development secrets). */
+  readonly warnings: readonly string[];
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const HEX_KEY = /^[0-9a-fA-F]{64}$/;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export const DEFAULT_MAX_UPLOAD_BYTES = 2 * 1024 ** 3;
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number between ${min} and ${max}.`);
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number between ${min} and ${max}.`);
+  }
+  return value;
+}
+
+function bool(env: Env, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false;
+  if (raw === 'true' || raw === '1') return true;
+  throw new ConfigError(`${name} must be "true" or "false".`);
+}
+
+function masterKeyFrom(env: Env, isProduction: boolean, dataDir: string, warnings: string[]): string {
+  const raw = env.MASTER_KEY;
+  if (raw !== undefined && raw !== '') {
+    if (!HEX_KEY.test(raw)) throw new ConfigError('MASTER_KEY must be exactly 64 hexadecimal characters (32 random bytes).');
+    if (/^(.)\1*$/.test(raw)) throw new ConfigError('MASTER_KEY is not random (one repeated character); generate one with `openssl rand -hex 32`.');
+    return raw.toLowerCase();
+  }
+  if (isProduction) throw new ConfigError('MASTER_KEY is required in production: 64 hexadecimal characters (`openssl rand -hex 32`).');
+  return devSecret(path.join(dataDir, 'dev-master.key'), () => randomBytes(32).toString('hex'), HEX_KEY, 'MASTER_KEY', warnings);
+}
+
+function jwtSecretFrom(env: Env, isProduction: boolean, dataDir: string, warnings: string[]): string {
+  const raw = env.JWT_SECRET;
+  if (raw !== undefined && raw !== '') {
+    if (raw.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters of random data (`openssl rand -hex 32`).');
+    return raw;
+  }
+  if (isProduction) throw new ConfigError('JWT_SECRET is required in production: at least 32 random characters (`openssl rand -hex 32`).');
+  return devSecret(path.join(dataDir, 'dev-jwt.secret'), () => randomBytes(32).toString('hex'), /^.{32,}$/, 'JWT_SECRET', warnings);
+}
+
+/** Development only: a secret generated once into DATA_DIR (mode 0600) so restarts keep working. */
+function devSecret(file: string, make: () => string, valid: RegExp, name: string, warnings: string[]): string {
+  if (existsSync(file)) {
+    const value = readFileSync(file, 'utf8').trim();
+    if (!valid.test(value)) throw new ConfigError(`${file} does not hold a valid ${name}; delete it to generate a new one.`);
+    chmodSync(file, 0o600);
+    warnings.push(`${name} is not set: using the development value in ${file}. Never do this in production.`);
+    return value;
+  }
+  const value = make();
+  writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
+  warnings.push(`${name} is not set: GENERATED a development value into ${file}. Never do this in production.`);
+  return value;
+}
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  if (!['development', 'production', 'test'].includes(nodeEnv)) {
+    throw new ConfigError('NODE_ENV must be one of development, production, test.');
+  }
+  const isProduction = nodeEnv === 'production';
+  const warnings: string[] = [];
+  const dataDir = path.resolve(cwd, env.DATA_DIR || './data');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}.`);
+
+  const mongodbUri = env.MONGODB_URI || undefined;
+  if (mongodbUri !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongodbUri)) {
+    throw new ConfigError('MONGODB_URI must start with mongodb:// or mongodb+srv://.');
+  }
+  const databaseUrl = env.DATABASE_URL || `file:${path.join(dataDir, 'sfe.db')}`;
+  if (!databaseUrl.startsWith('file:')) throw new ConfigError('DATABASE_URL must be a SQLite URL (file:/absolute/path.db).');
+
+  const previous = (env.MASTER_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  for (const key of previous) {
+    if (!HEX_KEY.test(key)) throw new ConfigError('MASTER_KEY_PREVIOUS must be a comma-separated list of 64-hex-character keys.');
+  }
+
+  const trustProxyRaw = env.TRUST_PROXY;
+  const trustProxy =
+    trustProxyRaw === undefined || trustProxyRaw === '' || trustProxyRaw === 'false'
+      ? false
+      : trustProxyRaw === 'true'
+        ? true
+        : trustProxyRaw;
+
+  const config: Config = {
+    env: nodeEnv as Config['env'],
+    host: env.HOST || '127.0.0.1',
+    port: int(env, 'PORT', 3000, 0, 65535),
+    dataDir,
+    databaseUrl,
+    mongodbUri,
+    masterKey: masterKeyFrom(env, isProduction, dataDir, warnings),
+    masterKeyPrevious: previous.map((k) => k.toLowerCase()),
+    jwtSecret: jwtSecretFrom(env, isProduction, dataDir, warnings),
+    maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', DEFAULT_MAX_UPLOAD_BYTES, 1, Number.MAX_SAFE_INTEGER),
+    allowLegacyCiphers: bool(env, 'ALLOW_LEGACY_CIPHERS'),
+    corsOrigin: env.CORS_ORIGIN || undefined,
+    trustProxy,
+    logLevel,
+    webDist: env.SFE_WEB_DIST || undefined,
+    accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
+    refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 300, 365 * 86_400),
+    keyStoreTimeoutMs: int(env, 'KEY_STORE_TIMEOUT_MS', 3000, 100, 120_000),
+    kdf: { pbkdf2Iterations: 600_000, scrypt: { N: 2 ** 17, r: 8, p: 1 } },
+    warnings,
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,11 @@
+import Type from 'typebox';
+import { Problem } from '@sfe/contract';
+
+/** Problem responses a route documents besides its success response. */
+export const problems = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [status, Problem])) as Record<number, typeof Problem>;
+
+export const NoContent = Type.Null({ description: 'No content' });
+export const Binary = Type.String({ description: 'Decrypted file bytes', format: 'binary' });
+
+export const bearer = [{ bearerAuth: [] }];

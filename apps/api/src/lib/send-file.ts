@@ -1,0 +1,28 @@
+import type { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+import { attachmentDisposition, type ByteRange } from './content-disposition.ts';
+
+/** Streams decrypted bytes with the headers API.md fixes for file content. */
+export function sendPlaintext(
+  reply: FastifyReply,
+  file: { filename: string; contentType: string; size: bigint | number },
+  stream: Readable,
+  range: ByteRange | null = null,
+): FastifyReply {
+  const size = Number(file.size);
+  reply
+    .header('content-type', file.contentType)
+    .header('content-disposition', attachmentDisposition(file.filename))
+    .header('accept-ranges', 'bytes')
+    .header('cache-control', 'no-store')
+    .header('x-content-type-options', 'nosniff');
+  if (range) {
+    reply
+      .code(206)
+      .header('content-range', `bytes ${range.start}-${range.end}/${size}`)
+      .header('content-length', String(range.end - range.start + 1));
+  } else {
+    reply.code(200).header('content-length', String(size));
+  }
+  return reply.send(stream);
+}

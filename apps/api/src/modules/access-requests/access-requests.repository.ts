@@ -1,0 +1,161 @@
+import type { PrismaClient } from '../../db/client.ts';
+
+export interface AccessRequestRow {
+  id: string;
+  fileId: string;
+  consultantId: string;
+  status: string;
+  reason: string;
+  decisionReason: string | null;
+  wrappedSymmetricKey: Uint8Array | null;
+  consultantKeyFingerprint: string | null;
+  expiresAt: Date | null;
+  maxDownloads: number | null;
+  downloadCount: number;
+  createdAt: Date;
+  processedAt: Date | null;
+  file: { filename: string; ownerId: string; deletedAt: Date | null };
+  consultant: { username: string };
+}
+
+const requestSelect = {
+  id: true,
+  fileId: true,
+  consultantId: true,
+  status: true,
+  reason: true,
+  decisionReason: true,
+  wrappedSymmetricKey: true,
+  consultantKeyFingerprint: true,
+  expiresAt: true,
+  maxDownloads: true,
+  downloadCount: true,
+  createdAt: true,
+  processedAt: true,
+  file: { select: { filename: true, ownerId: true, deletedAt: true } },
+  consultant: { select: { username: true } },
+} as const;
+
+export const openKeyOf = (fileId: string, consultantId: string) => `${fileId}:${consultantId}`;
+
+export function createAccessRequestsRepository(prisma: PrismaClient) {
+  return {
+    create: (data: { id: string; fileId: string; consultantId: string; reason: string }): Promise<AccessRequestRow> =>
+      prisma.accessRequest.create({
+        data: { ...data, status: 'pending', openKey: openKeyOf(data.fileId, data.consultantId) },
+        select: requestSelect,
+      }),
+
+    findById: (id: string): Promise<AccessRequestRow | null> =>
+      prisma.accessRequest.findUnique({ where: { id }, select: requestSelect }),
+
+    async list(filter: {
+      consultantId?: string;
+      ownerId?: string;
+      status?: string;
+      fileId?: string;
+      limit: number;
+      cursor?: string;
+    }): Promise<{ rows: AccessRequestRow[]; nextCursor: string | null }> {
+      const rows = await prisma.accessRequest.findMany({
+        where: {
+          ...(filter.consultantId ? { consultantId: filter.consultantId } : {}),
+          ...(filter.ownerId ? { file: { ownerId: filter.ownerId } } : {}),
+          ...(filter.status ? { status: filter.status } : {}),
+          ...(filter.fileId ? { fileId: filter.fileId } : {}),
+        },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: filter.limit + 1,
+        ...(filter.cursor ? { cursor: { id: filter.cursor }, skip: 1 } : {}),
+        select: requestSelect,
+      });
+      const more = rows.length > filter.limit;
+      const page = more ? rows.slice(0, filter.limit) : rows;
+      return { rows: page, nextCursor: more ? (page.at(-1)?.id ?? null) : null };
+    },
+
+    exists: async (id: string) => (await prisma.accessRequest.count({ where: { id } })) > 0,
+
+    /** The latest request of a consultant for each of the given files. */
+    async latestStatusByFile(consultantId: string, fileIds: string[]): Promise<Map<string, { status: string; expiresAt: Date | null }>> {
+      const rows = await prisma.accessRequest.findMany({
+        where: { consultantId, fileId: { in: fileIds } },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        select: { fileId: true, status: true, expiresAt: true },
+      });
+      const latest = new Map<string, { status: string; expiresAt: Date | null }>();
+      for (const row of rows) if (!latest.has(row.fileId)) latest.set(row.fileId, row);
+      return latest;
+    },
+
+    /** Compare-and-set on the status: only one concurrent decision can win. */
+    async approve(
+      id: string,
+      data: { wrappedSymmetricKey: Buffer; consultantKeyFingerprint: string; expiresAt: Date | null; maxDownloads: number | null; processedById: string; now: Date },
+    ): Promise<boolean> {
+      const result = await prisma.accessRequest.updateMany({
+        where: { id, status: 'pending' },
+        data: {
+          status: 'approved',
+          wrappedSymmetricKey: new Uint8Array(data.wrappedSymmetricKey),
+          consultantKeyFingerprint: data.consultantKeyFingerprint,
+          expiresAt: data.expiresAt,
+          maxDownloads: data.maxDownloads,
+          processedAt: data.now,
+          processedById: data.processedById,
+        },
+      });
+      return result.count === 1;
+    },
+
+    /** Moves a request from one of `from` to a closed status and destroys its wrapped key. */
+    async close(
+      id: string,
+      from: string[],
+      to: 'denied' | 'revoked' | 'expired',
+      data: { processedById?: string; decisionReason?: string | null; now: Date },
+    ): Promise<boolean> {
+      const result = await prisma.accessRequest.updateMany({
+        where: { id, status: { in: from } },
+        data: {
+          status: to,
+          wrappedSymmetricKey: null,
+          openKey: null,
+          processedAt: data.now,
+          ...(data.processedById ? { processedById: data.processedById } : {}),
+          ...(data.decisionReason !== undefined ? { decisionReason: data.decisionReason } : {}),
+        },
+      });
+      return result.count === 1;
+    },
+
+    /**
+     * Takes one download from an approved, unexpired grant with downloads left, in one
+     * conditional UPDATE, so two concurrent downloads cannot both take the last one.
+     */
+    async consumeDownload(id: string, now: Date): Promise<boolean> {
+      const result = await prisma.accessRequest.updateMany({
+        where: {
+          id,
+          status: 'approved',
+          wrappedSymmetricKey: { not: null },
+          OR: [{ expiresAt: null }, { expiresAt: { gt: now } }],
+          AND: [{ OR: [{ maxDownloads: null }, { downloadCount: { lt: prisma.accessRequest.fields.maxDownloads } }] }],
+        },
+        data: { downloadCount: { increment: 1 } },
+      });
+      return result.count === 1;
+    },
+
+    /** Gives a download back when nothing was sent (e.g. the key could not be unwrapped). */
+    refundDownload: (id: string) =>
+      prisma.accessRequest.updateMany({ where: { id, downloadCount: { gt: 0 } }, data: { downloadCount: { decrement: 1 } } }),
+
+    approvedGrantsOf: (consultantId: string) =>
+      prisma.accessRequest.findMany({
+        where: { consultantId, status: 'approved', wrappedSymmetricKey: { not: null } },
+        select: { id: true, wrappedSymmetricKey: true },
+      }),
+  };
+}
+export type AccessRequestsRepository = ReturnType<typeof createAccessRequestsRepository>;

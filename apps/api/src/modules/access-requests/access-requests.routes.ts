@@ -1,0 +1,101 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import {
+  AccessRequest,
+  AccessRequestList,
+  ApproveBody,
+  CreateAccessRequestBody,
+  DenyBody,
+  DownloadBody,
+  EmptyBody,
+  IdParams,
+  ListAccessRequestsQuery,
+} from '@sfe/contract';
+import { sendPlaintext } from '../../lib/send-file.ts';
+import { Binary, bearer, problems } from '../../lib/route-schemas.ts';
+import type { AccessRequestsService } from './access-requests.service.ts';
+
+export const fileAccessRequestRoutes: FastifyPluginAsyncTypebox<{ requests: AccessRequestsService }> = async (
+  app,
+  { requests },
+) => {
+  app.post(
+    '/:id/access-requests',
+    {
+      preHandler: [app.authenticate, app.requireRole('consultant')],
+      schema: {
+        tags: ['access-requests'],
+        security: bearer,
+        params: IdParams,
+        body: CreateAccessRequestBody,
+        response: { 201: AccessRequest, ...problems(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await requests.create(request.actor, request.params.id, request.body.reason)),
+  );
+};
+
+export const accessRequestRoutes: FastifyPluginAsyncTypebox<{ requests: AccessRequestsService }> = async (
+  app,
+  { requests },
+) => {
+  app.addHook('preHandler', app.authenticate);
+  const tags = ['access-requests'];
+
+  app.get(
+    '/',
+    { schema: { tags, security: bearer, querystring: ListAccessRequestsQuery, response: { 200: AccessRequestList, ...problems(400, 401) } } },
+    async (request) => requests.list(request.actor, request.query),
+  );
+
+  app.post(
+    '/:id/approve',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        params: IdParams,
+        body: Type.Optional(ApproveBody),
+        response: { 200: AccessRequest, ...problems(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => requests.approve(request.actor, request.params.id, request.body ?? {}),
+  );
+
+  app.post(
+    '/:id/deny',
+    {
+      schema: { tags, security: bearer, params: IdParams, body: Type.Optional(DenyBody), response: { 200: AccessRequest, ...problems(400, 401, 403, 404, 409) } },
+    },
+    async (request) => requests.deny(request.actor, request.params.id, request.body?.reason),
+  );
+
+  app.post(
+    '/:id/revoke',
+    {
+      schema: { tags, security: bearer, params: IdParams, body: Type.Optional(EmptyBody), response: { 200: AccessRequest, ...problems(401, 403, 404, 409) } },
+    },
+    async (request) => requests.revoke(request.actor, request.params.id),
+  );
+
+  app.post(
+    '/:id/download',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        description: 'The consultant downloads with the password that unlocks their private key (sent in the body, never in a URL).',
+        params: IdParams,
+        body: DownloadBody,
+        response: {
+          200: { description: 'The decrypted file', content: { 'application/octet-stream': { schema: Binary } } },
+          ...problems(400, 401, 403, 404, 409, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { file, stream } = await requests.download(request.actor, request.params.id, request.body.password);
+      return sendPlaintext(reply, file, stream);
+    },
+  );
+};

@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { AccessRequest, AccessRequestList, ApproveBody, ListAccessRequestsQuery } from '@sfe/contract';
+import { DecryptionFailedError, WrongPasswordError, rsaUnwrapDek, rsaWrapDek, unprotectPrivateKey, unwrapDek, type KekRing } from '@sfe/crypto';
+import type { Actor } from '../../lib/actor.ts';
+import { AppError, badRequest, conflict, forbidden, notFound } from '../../lib/errors.ts';
+import type { Limiter } from '../../lib/limiter.ts';
+import type { KeyStore } from '../../stores/keystore/index.ts';
+import type { AuditLog } from '../audit/audit.service.ts';
+import { isUniqueViolation } from '../audit/audit.repository.ts';
+import { dekAssociatedData } from '../files/files.context.ts';
+import type { FileRow } from '../files/files.repository.ts';
+import type { FilesService } from '../files/files.service.ts';
+import type { UsersRepository } from '../users/users.repository.ts';
+import { withKeyStore } from '../users/key-store-errors.ts';
+import type { AccessRequestRow, AccessRequestsRepository } from './access-requests.repository.ts';
+import { effectiveStatus, toAccessRequestDto } from './access-requests.presenter.ts';
+
+export interface AccessRequestsServiceDeps {
+  requests: AccessRequestsRepository;
+  users: UsersRepository;
+  files: FilesService;
+  keyStore: KeyStore;
+  kekRing: () => KekRing;
+  audit: AuditLog;
+  kdfLimiter: Limiter;
+  onKeyStoreUnavailable?: () => void;
+}
+
+export interface GrantDownload {
+  file: FileRow;
+  stream: Readable;
+}
+
+export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
+  const { requests, audit } = deps;
+
+  /** Loads a request the actor may see; anyone else gets 404, as if it did not exist. */
+  async function visible(actor: Actor, id: string): Promise<AccessRequestRow> {
+    const row = await requests.findById(id);
+    if (!row) throw notFound('Access request');
+    const allowed =
+      actor.role === 'admin' ||
+      (actor.role === 'consultant' && row.consultantId === actor.id) ||
+      (actor.role === 'organization' && row.file.ownerId === actor.id);
+    if (!allowed) throw notFound('Access request');
+    return row;
+  }
+
+  async function ownedByActor(actor: Actor, id: string, action: string): Promise<AccessRequestRow> {
+    const row = await visible(actor, id);
+    if (actor.role !== 'organization') throw forbidden(`Only the organization that owns the file can ${action} a request.`);
+    return row;
+  }
+
+  const illegal = (row: AccessRequestRow, action: string) =>
+    conflict(`A request that is ${effectiveStatus(row, new Date())} cannot be ${action}.`);
+
+  async function reload(id: string): Promise<AccessRequest> {
+    const row = await requests.findById(id);
+    if (!row) throw notFound('Access request');
+    return toAccessRequestDto(row);
+  }
+
+  return {
+    async create(actor: Actor, fileId: string, reason: string): Promise<AccessRequest> {
+      if (actor.role !== 'consultant') throw forbidden('Only consultants request access to files.');
+      await deps.files.get(actor, fileId);
+      try {
+        const row = await requests.create({ id: randomUUID(), fileId, consultantId: actor.id, reason });
+        await audit.record({ operation: 'access_requested', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: row.id, fileId } });
+        return toAccessRequestDto(row);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict('You already have an open request for this file.');
+        throw error;
+      }
+    },
+
+    async list(actor: Actor, query: ListAccessRequestsQuery): Promise<AccessRequestList> {
+      if (query.cursor && !(await requests.exists(query.cursor))) throw badRequest('cursor is not valid.');
+      const page = await requests.list({
+        limit: query.limit ?? 50,
+        ...(query.cursor ? { cursor: query.cursor } : {}),
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.fileId ? { fileId: query.fileId } : {}),
+        ...(actor.role === 'consultant' ? { consultantId: actor.id } : {}),
+        ...(actor.role === 'organization' ? { ownerId: actor.id } : {}),
+      });
+      const now = new Date();
+      return { items: page.rows.map((row) => toAccessRequestDto(row, now)), nextCursor: page.nextCursor };
+    },
+
+    async approve(actor: Actor, id: string, body: ApproveBody): Promise<AccessRequest> {
+      const row = await ownedByActor(actor, id, 'approve');
+      const now = new Date();
+      const expiresAt = body.expiresAt ? new Date(body.expiresAt) : null;
+      if (expiresAt && expiresAt <= now) throw badRequest('expiresAt must be in the future.');
+      if (row.status !== 'pending') throw illegal(row, 'approved');
+      const file = await deps.files.findLive(row.fileId);
+      if (!file?.wrappedKey) throw conflict('The file no longer exists.');
+      const consultant = await deps.users.publicKey(row.consultantId);
+      if (!consultant?.publicKeyPem || !consultant.publicKeyFingerprint) throw conflict('The consultant has no public key.');
+
+      let dek: Buffer;
+      try {
+        dek = unwrapDek(deps.kekRing(), Buffer.from(file.wrappedKey), dekAssociatedData(file.id));
+      } catch (error) {
+        await audit.record({ operation: 'key_unwrapped', success: false, userId: actor.id, ipAddress: actor.ip, details: { fileId: file.id, requestId: id } });
+        throw error;
+      }
+      await audit.record({ operation: 'key_unwrapped', success: true, userId: actor.id, ipAddress: actor.ip, details: { fileId: file.id, requestId: id, keyId: file.kekId } });
+      let wrapped: Buffer;
+      try {
+        wrapped = await rsaWrapDek(consultant.publicKeyPem, dek);
+      } finally {
+        dek.fill(0);
+      }
+      const approved = await requests.approve(id, {
+        wrappedSymmetricKey: wrapped,
+        consultantKeyFingerprint: consultant.publicKeyFingerprint,
+        expiresAt,
+        maxDownloads: body.maxDownloads ?? null,
+        processedById: actor.id,
+        now,
+      });
+      if (!approved) throw illegal((await requests.findById(id)) ?? row, 'approved');
+      await audit.record({
+        operation: 'key_wrapped',
+        success: true,
+        userId: actor.id,
+        ipAddress: actor.ip,
+        details: { requestId: id, fileId: file.id, wrappedBy: 'rsa-oaep-sha256', fingerprint: consultant.publicKeyFingerprint },
+      });
+      await audit.record({
+        operation: 'access_granted',
+        success: true,
+        userId: actor.id,
+        ipAddress: actor.ip,
+        details: { requestId: id, fileId: file.id, consultantId: row.consultantId, maxDownloads: body.maxDownloads ?? null, expiresAt: expiresAt?.toISOString() ?? null },
+      });
+      return reload(id);
+    },
+
+    async deny(actor: Actor, id: string, reason: string | undefined): Promise<AccessRequest> {
+      const row = await ownedByActor(actor, id, 'deny');
+      const closed = await requests.close(id, ['pending'], 'denied', { processedById: actor.id, decisionReason: reason ?? null, now: new Date() });
+      if (!closed) throw illegal(row, 'denied');
+      await audit.record({ operation: 'access_denied', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: row.fileId } });
+      return reload(id);
+    },
+
+    async revoke(actor: Actor, id: string): Promise<AccessRequest> {
+      const row = await visible(actor, id);
+      if (actor.role === 'consultant') throw forbidden('Only the owning organization or an admin can revoke a grant.');
+      const now = new Date();
+      const from = effectiveStatus(row, now) === 'expired' ? [] : ['pending', 'approved'];
+      const closed = await requests.close(id, from, 'revoked', { processedById: actor.id, now });
+      if (!closed) throw illegal(row, 'revoked');
+      await audit.record({ operation: 'access_revoked', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: row.fileId, keyDeleted: true } });
+      return reload(id);
+    },
+
+    /** The consultant's download: password -> private key -> DEK -> plaintext stream. */
+    async download(actor: Actor, id: string, password: string): Promise<GrantDownload> {
+      const row = await visible(actor, id);
+      if (actor.role !== 'consultant') throw forbidden('Only the consultant who holds the grant can download with it.');
+      const now = new Date();
+      await assertDownloadable(row, now);
+      const file = await deps.files.findLive(row.fileId);
+      if (!file) throw new AppError(403, 'ACCESS_NOT_APPROVED', 'The file was deleted; the grant no longer applies.');
+
+      const record = await withKeyStore(() => deps.keyStore.get(actor.id), deps.onKeyStoreUnavailable);
+      if (!record) throw new AppError(409, 'PRIVATE_KEY_MISSING', 'Your private key was deleted by an administrator; ask for a new key and a new grant.');
+      let privateKeyDer: Buffer;
+      try {
+        privateKeyDer = await deps.kdfLimiter.run(() =>
+          unprotectPrivateKey(record, password, { userId: actor.id, fingerprint: record.fingerprint }),
+        );
+      } catch (error) {
+        await audit.record({ operation: 'private_key_decrypted', success: false, userId: actor.id, ipAddress: actor.ip, details: { requestId: id } });
+        if (error instanceof WrongPasswordError) throw new AppError(401, 'WRONG_PASSWORD', 'The password is not correct.');
+        throw error;
+      }
+      try {
+        await withKeyStore(() => deps.keyStore.recordAccess(actor.id), deps.onKeyStoreUnavailable);
+        await audit.record({ operation: 'private_key_decrypted', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id } });
+        if (record.fingerprint !== row.consultantKeyFingerprint || !row.wrappedSymmetricKey) {
+          throw conflict('This grant was wrapped to a different key pair; ask the organization to approve again.');
+        }
+        // Status, expiry and remaining downloads are checked and counted in one statement.
+        if (!(await requests.consumeDownload(id, now))) {
+          await assertDownloadable((await requests.findById(id)) ?? row, now);
+          throw new AppError(403, 'ACCESS_NOT_APPROVED', 'Access to this file is not approved.');
+        }
+        let dek: Buffer;
+        try {
+          dek = await rsaUnwrapDek(privateKeyDer, Buffer.from(row.wrappedSymmetricKey));
+        } catch (error) {
+          await requests.refundDownload(id);
+          await audit.record({ operation: 'key_unwrapped', success: false, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: file.id } });
+          if (error instanceof DecryptionFailedError) throw new AppError(500, 'INTERNAL_ERROR', 'The grant could not be opened.');
+          throw error;
+        }
+        await audit.record({ operation: 'key_unwrapped', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: file.id, wrappedBy: 'rsa-oaep-sha256' } });
+        return { file, stream: deps.files.openWithDek(actor, file, dek) };
+      } finally {
+        privateKeyDer.fill(0);
+      }
+    },
+  };
+
+  /** Throws the API's answer for a grant that cannot be used now; marks lapsed grants expired. */
+  async function assertDownloadable(row: AccessRequestRow, now: Date): Promise<void> {
+    const status = effectiveStatus(row, now);
+    if (status === 'expired') {
+      if (row.status === 'approved') await requests.close(row.id, ['approved'], 'expired', { now });
+      throw new AppError(403, 'GRANT_EXPIRED', 'This grant has expired.');
+    }
+    if (status !== 'approved') throw new AppError(403, 'ACCESS_NOT_APPROVED', `Access to this file is ${status}, not approved.`);
+    if (row.maxDownloads !== null && row.downloadCount >= row.maxDownloads) {
+      throw new AppError(403, 'DOWNLOAD_LIMIT_REACHED', 'The download limit of this grant is used up.');
+    }
+  }
+}
+export type AccessRequestsService = ReturnType<typeof createAccessRequestsService>;

@@ -1,0 +1,38 @@
+/** Audit operation names (API.md). */
+export const AUDIT_OPERATIONS = [
+  'keypair_generated',
+  'key_wrapped',
+  'key_unwrapped',
+  'private_key_decrypted',
+  'access_requested',
+  'access_granted',
+  'access_denied',
+  'access_revoked',
+  'file_encrypted',
+  'file_decrypted',
+  'file_deleted',
+  'login_succeeded',
+  'login_failed',
+  'account_locked',
+  'account_disabled',
+  'account_enabled',
+  'password_changed',
+  'keypair_rotated',
+  'private_key_deleted',
+  'refresh_token_reused',
+  'kek_rotated',
+  'dek_rewrapped',
+  'backup_created',
+  'backup_restored',
+] as const;
+export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
+
+export type AuditDetails = Record<string, string | number | boolean | null>;
+
+export interface AuditEvent {
+  operation: AuditOperation;
+  success: boolean;
+  userId?: string | null;
+  ipAddress?: string | null;
+  details?: AuditDetails;
+}

@@ -1,0 +1,54 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { LoginBody, RefreshBody, RegisterBody, TokenResponse, UserResponse } from '@sfe/contract';
+import { NoContent, bearer, problems } from '../../lib/route-schemas.ts';
+import type { AuthService } from './auth.service.ts';
+
+/** Register, login and refresh share a per-IP budget (API.md: 30 per minute). */
+const authRateLimit = { max: 30, timeWindow: '1 minute' };
+
+export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = async (app, { auth }) => {
+  app.post(
+    '/register',
+    {
+      config: { rateLimit: authRateLimit },
+      schema: { tags: ['auth'], body: RegisterBody, response: { 201: UserResponse, ...problems(400, 409, 429, 503) } },
+    },
+    async (request, reply) => reply.code(201).send({ user: await auth.register(request.body, request.ip) }),
+  );
+
+  app.post(
+    '/login',
+    {
+      config: { rateLimit: authRateLimit },
+      schema: { tags: ['auth'], body: LoginBody, response: { 200: TokenResponse, ...problems(400, 401, 403, 429) } },
+    },
+    async (request) => auth.login(request.body, request.ip),
+  );
+
+  app.post(
+    '/refresh',
+    {
+      config: { rateLimit: authRateLimit },
+      schema: { tags: ['auth'], body: RefreshBody, response: { 200: TokenResponse, ...problems(400, 401, 429) } },
+    },
+    async (request) => auth.refresh(request.body.refreshToken, request.ip),
+  );
+
+  app.post(
+    '/logout',
+    { schema: { tags: ['auth'], body: RefreshBody, response: { 204: NoContent, ...problems(400) } } },
+    async (request, reply) => {
+      await auth.logout(request.body.refreshToken);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/me',
+    {
+      preHandler: app.authenticate,
+      schema: { tags: ['auth'], security: bearer, response: { 200: UserResponse, ...problems(401) } },
+    },
+    async (request) => ({ user: await auth.me(request.actor.id) }),
+  );
+};

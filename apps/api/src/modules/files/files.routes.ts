@@ -1,0 +1,130 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { MultipartFile, MultipartValue, Multipart } from '@fastify/multipart';
+import { FileAlgorithm, FileList, FileMetadata, IdParams, ListFilesQuery } from '@sfe/contract';
+import { Value } from 'typebox/value';
+import { AppError, invalidField } from '../../lib/errors.ts';
+import { parseRange, sanitizeContentType, sanitizeFilename } from '../../lib/content-disposition.ts';
+import { sendPlaintext } from '../../lib/send-file.ts';
+import { Binary, NoContent, bearer, problems } from '../../lib/route-schemas.ts';
+import type { FilesService } from './files.service.ts';
+
+const TEXT_FIELDS = new Set(['algorithm', 'description']);
+const MAX_DESCRIPTION = 2000;
+
+const octetStream = (description: string) => ({
+  description,
+  content: { 'application/octet-stream': { schema: Binary } },
+});
+
+export const filesRoutes: FastifyPluginAsyncTypebox<{ files: FilesService }> = async (app, { files }) => {
+  app.addHook('preHandler', app.authenticate);
+
+  app.post(
+    '/',
+    {
+      preHandler: app.requireRole('organization'),
+      schema: {
+        tags: ['files'],
+        security: bearer,
+        consumes: ['multipart/form-data'],
+        description:
+          'Multipart upload: optional text fields `algorithm` and `description` first, then exactly one file part named `file`. Streamed through encryption; never buffered.',
+        response: { 201: FileMetadata, ...problems(400, 401, 403, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      if (!request.isMultipart()) throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Uploads are multipart/form-data.');
+      const parts: AsyncIterator<Multipart> = request.parts()[Symbol.asyncIterator]();
+      const fields = new Map<string, string>();
+      for (;;) {
+        const next = await parts.next();
+        if (next.done) throw invalidField('body.file', 'is required');
+        const part = next.value;
+        if (part.type === 'field') {
+          const field = part as MultipartValue<unknown>;
+          if (!TEXT_FIELDS.has(field.fieldname)) throw invalidField(`body.${field.fieldname}`, 'is not an accepted field');
+          if (fields.has(field.fieldname)) throw invalidField(`body.${field.fieldname}`, 'must be given once');
+          fields.set(field.fieldname, String(field.value));
+          continue;
+        }
+        const file = part as MultipartFile;
+        if (file.fieldname !== 'file') throw invalidField(`body.${file.fieldname}`, 'is not an accepted file field; use "file"');
+        const algorithm = fields.get('algorithm') ?? 'aes-256-gcm';
+        if (!Value.Check(FileAlgorithm, algorithm)) {
+          throw invalidField('body.algorithm', 'must be one of aes-256-gcm, chacha20-poly1305, des, rc4');
+        }
+        const description = fields.get('description') ?? null;
+        if (description !== null && description.length > MAX_DESCRIPTION) {
+          throw invalidField('body.description', `must be at most ${MAX_DESCRIPTION} characters`);
+        }
+        const created = await files.upload(request.actor, {
+          filename: sanitizeFilename(file.filename),
+          contentType: sanitizeContentType(file.mimetype),
+          algorithm,
+          description,
+          content: file.file,
+          beforeCommit: async () => {
+            const extra = await parts.next();
+            if (!extra.done) throw invalidField(`body.${extra.value.fieldname}`, 'must come before the file part; only one file per upload');
+          },
+        });
+        return reply.code(201).send(created);
+      }
+    },
+  );
+
+  app.get(
+    '/',
+    {
+      schema: { tags: ['files'], security: bearer, querystring: ListFilesQuery, response: { 200: FileList, ...problems(400, 401) } },
+    },
+    async (request) => files.list(request.actor, request.query),
+  );
+
+  app.get(
+    '/:id',
+    {
+      schema: { tags: ['files'], security: bearer, params: IdParams, response: { 200: FileMetadata, ...problems(401, 404) } },
+    },
+    async (request) => files.get(request.actor, request.params.id),
+  );
+
+  app.get(
+    '/:id/content',
+    {
+      schema: {
+        tags: ['files'],
+        security: bearer,
+        params: IdParams,
+        response: {
+          200: octetStream('The decrypted file'),
+          206: octetStream('The requested byte range'),
+          ...problems(401, 403, 404, 416),
+        },
+      },
+    },
+    async (request, reply) => {
+      const file = await files.getOwnContent(request.actor, request.params.id);
+      const size = Number(file.size);
+      const range = parseRange(request.headers.range, size);
+      if (range === 'unsatisfiable') {
+        throw new AppError(416, 'RANGE_NOT_SATISFIABLE', 'The requested range is outside the file.', {
+          'content-range': `bytes */${size}`,
+        });
+      }
+      const stream = await files.openOwnContent(request.actor, file, range);
+      return sendPlaintext(reply, file, stream, range);
+    },
+  );
+
+  app.delete(
+    '/:id',
+    {
+      schema: { tags: ['files'], security: bearer, params: IdParams, response: { 204: NoContent, ...problems(401, 403, 404) } },
+    },
+    async (request, reply) => {
+      await files.remove(request.actor, request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+};

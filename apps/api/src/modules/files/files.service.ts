@@ -1,0 +1,272 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FileAlgorithm, FileList, FileMetadata, ListFilesQuery, MyAccess } from '@sfe/contract';
+import {
+  AlgorithmDisabledError,
+  WRAPPED_DEK_VERSION,
+  assertAlgorithmAvailable,
+  createDecryptStream,
+  createEncryptStream,
+  createRangeDecryptStream,
+  generateDek,
+  unwrapDek,
+  wrapDek,
+  type KekRing,
+} from '@sfe/crypto';
+import type { Actor } from '../../lib/actor.ts';
+import { AppError, badRequest, forbidden, notFound } from '../../lib/errors.ts';
+import type { ByteRange } from '../../lib/content-disposition.ts';
+import type { BlobStore } from '../../stores/blobstore/index.ts';
+import type { AuditLog } from '../audit/audit.service.ts';
+import type { AccessRequestsRepository } from '../access-requests/access-requests.repository.ts';
+import { blobAssociatedData, dekAssociatedData } from './files.context.ts';
+import { toFileDto } from './files.presenter.ts';
+import type { FileRow, FilesRepository } from './files.repository.ts';
+
+export interface UploadInput {
+  filename: string;
+  contentType: string;
+  algorithm: FileAlgorithm;
+  description: string | null;
+  content: Readable;
+  /** Called after the last byte is stored and before the row is written; may veto. */
+  beforeCommit?: () => Promise<void>;
+}
+
+export interface FilesServiceDeps {
+  files: FilesRepository;
+  accessRequests: AccessRequestsRepository;
+  blobStore: BlobStore;
+  kekRing: () => KekRing;
+  audit: AuditLog;
+  maxUploadBytes: number;
+  allowLegacyCiphers: boolean;
+}
+
+export const payloadTooLarge = (max: number) =>
+  new AppError(413, 'PAYLOAD_TOO_LARGE', `The file is larger than the limit of ${max} bytes; nothing was stored.`);
+
+export function createFilesService(deps: FilesServiceDeps) {
+  const { files, blobStore, audit } = deps;
+
+  function visibleTo(actor: Actor, file: FileRow | null): FileRow {
+    if (!file) throw notFound('File');
+    if (actor.role === 'organization' && file.ownerId !== actor.id) throw notFound('File');
+    return file;
+  }
+
+  /** The plaintext of a stored file, whole or a range; audited when the stream ends. */
+  function decryptedStream(
+    file: FileRow,
+    range: (ByteRange & { ciphertextSize: number }) | null,
+    actor: Actor,
+    purpose: string,
+    dek: Buffer,
+  ): Readable {
+    const ad = blobAssociatedData(file.id);
+    const options = { allowLegacy: deps.allowLegacyCiphers };
+    let plaintext: Readable;
+    if (range) {
+      plaintext = createRangeDecryptStream({
+        dek,
+        associatedData: ad,
+        ...options,
+        ciphertextSize: range.ciphertextSize,
+        start: range.start,
+        end: range.end,
+        read: (offset, length) => blobStore.createReadStream(file.blobKey, { start: offset, end: offset + length - 1 }),
+      });
+    } else {
+      const source = blobStore.createReadStream(file.blobKey);
+      const decrypt = createDecryptStream(dek, ad, options);
+      source.on('error', (error) => decrypt.destroy(error));
+      plaintext = source.pipe(decrypt);
+    }
+    let finished = false;
+    const done = (success: boolean) => {
+      if (finished) return;
+      finished = true;
+      dek.fill(0);
+      void audit.record({
+        operation: 'file_decrypted',
+        success,
+        userId: actor.id,
+        ipAddress: actor.ip,
+        details: { fileId: file.id, purpose, ...(range ? { rangeStart: range.start, rangeEnd: range.end } : {}) },
+      });
+    };
+    plaintext.once('end', () => done(true));
+    plaintext.once('error', () => done(false));
+    plaintext.once('close', () => done(plaintext.readableEnded));
+    return plaintext;
+  }
+
+  return {
+    async upload(actor: Actor, input: UploadInput): Promise<FileMetadata> {
+      if (actor.role !== 'organization') throw forbidden('Only organizations upload files.');
+      try {
+        assertAlgorithmAvailable(input.algorithm, deps.allowLegacyCiphers);
+      } catch (error) {
+        if (error instanceof AlgorithmDisabledError) throw new AppError(400, 'ALGORITHM_DISABLED', error.message);
+        throw error;
+      }
+      const fileId = randomUUID();
+      const blobKey = blobStore.newKey();
+      const dek = generateDek();
+      const digest = createHash('sha256');
+      let size = 0;
+      const max = deps.maxUploadBytes;
+      const meter = new Transform({
+        highWaterMark: 1 << 20,
+        transform(chunk: Buffer, _encoding, callback) {
+          size += chunk.length;
+          if (size > max) return callback(payloadTooLarge(max));
+          digest.update(chunk);
+          callback(null, chunk);
+        },
+      });
+      const writer = blobStore.createWriter(blobKey);
+      let committed = false;
+      try {
+        await pipeline(
+          input.content,
+          meter,
+          createEncryptStream(dek, blobAssociatedData(fileId), { algorithm: input.algorithm, allowLegacy: deps.allowLegacyCiphers }),
+          writer.stream,
+        );
+        if ((input.content as Readable & { truncated?: boolean }).truncated) throw payloadTooLarge(max);
+        await input.beforeCommit?.();
+        const ring = deps.kekRing();
+        const wrappedKey = wrapDek(ring, dek, dekAssociatedData(fileId));
+        await writer.commit();
+        committed = true;
+        const row = await files.create({
+          id: fileId,
+          ownerId: actor.id,
+          filename: input.filename,
+          contentType: input.contentType,
+          size,
+          sha256: digest.digest('hex'),
+          algorithm: input.algorithm,
+          description: input.description,
+          blobKey,
+          wrappedKey,
+          wrappedKeyVersion: WRAPPED_DEK_VERSION,
+          kekId: ring.activeKeyId,
+        });
+        await audit.record({
+          operation: 'key_wrapped',
+          success: true,
+          userId: actor.id,
+          ipAddress: actor.ip,
+          details: { fileId, wrappedBy: 'kek', keyId: ring.activeKeyId },
+        });
+        await audit.record({
+          operation: 'file_encrypted',
+          success: true,
+          userId: actor.id,
+          ipAddress: actor.ip,
+          details: { fileId, algorithm: input.algorithm, size },
+        });
+        return toFileDto(row);
+      } catch (error) {
+        // Nothing half-written: the blob goes, whether or not it was committed.
+        await writer.abort().catch(() => undefined);
+        if (committed) await blobStore.delete(blobKey).catch(() => undefined);
+        input.content.resume();
+        await audit.record({
+          operation: 'file_encrypted',
+          success: false,
+          userId: actor.id,
+          ipAddress: actor.ip,
+          details: { algorithm: input.algorithm, reason: error instanceof AppError ? error.code : 'error' },
+        });
+        throw error;
+      } finally {
+        dek.fill(0);
+      }
+    },
+
+    async list(actor: Actor, query: ListFilesQuery): Promise<FileList> {
+      const limit = query.limit ?? 50;
+      if (query.cursor && !(await files.exists(query.cursor))) throw badRequest('cursor is not valid.');
+      const page = await files.list({
+        limit,
+        ...(query.cursor ? { cursor: query.cursor } : {}),
+        ...(query.q ? { q: query.q } : {}),
+        ...(actor.role === 'organization' ? { ownerId: actor.id } : {}),
+      });
+      if (actor.role !== 'consultant') return { items: page.rows.map((row) => toFileDto(row)), nextCursor: page.nextCursor };
+      const latest = await deps.accessRequests.latestStatusByFile(actor.id, page.rows.map((row) => row.id));
+      const now = new Date();
+      return {
+        items: page.rows.map((row) => toFileDto(row, effectiveAccess(latest.get(row.id), now))),
+        nextCursor: page.nextCursor,
+      };
+    },
+
+    async get(actor: Actor, id: string): Promise<FileMetadata> {
+      const file = visibleTo(actor, await files.findLive(id));
+      if (actor.role !== 'consultant') return toFileDto(file);
+      const latest = await deps.accessRequests.latestStatusByFile(actor.id, [file.id]);
+      return toFileDto(file, effectiveAccess(latest.get(file.id), new Date()));
+    },
+
+    /** Owner download: the file row, after the ownership check. */
+    async getOwnContent(actor: Actor, id: string): Promise<FileRow> {
+      const file = visibleTo(actor, await files.findLive(id));
+      if (file.ownerId !== actor.id) throw forbidden('Only the owning organization downloads a file directly; consultants use an approved access request.');
+      return file;
+    },
+
+    /** Unwraps the DEK with the KEK ring and opens the plaintext stream. */
+    openOwnContent(actor: Actor, file: FileRow, range: ByteRange | null): Promise<Readable> {
+      return this.openWithKek(actor, file, range, 'owner_download');
+    },
+
+    async openWithKek(actor: Actor, file: FileRow, range: ByteRange | null, purpose: string): Promise<Readable> {
+      if (!file.wrappedKey) throw notFound('File');
+      let dek: Buffer;
+      try {
+        dek = unwrapDek(deps.kekRing(), Buffer.from(file.wrappedKey), dekAssociatedData(file.id));
+      } catch (error) {
+        await audit.record({ operation: 'key_unwrapped', success: false, userId: actor.id, ipAddress: actor.ip, details: { fileId: file.id, keyId: file.kekId } });
+        throw error;
+      }
+      await audit.record({ operation: 'key_unwrapped', success: true, userId: actor.id, ipAddress: actor.ip, details: { fileId: file.id, keyId: file.kekId } });
+      const sized = range ? { ...range, ciphertextSize: await blobStore.size(file.blobKey) } : null;
+      return decryptedStream(file, sized, actor, purpose, dek);
+    },
+
+    /** Decrypts with a DEK the caller already unwrapped (a consultant's grant). */
+    openWithDek(actor: Actor, file: FileRow, dek: Buffer): Readable {
+      return decryptedStream(file, null, actor, 'grant_download', dek);
+    },
+
+    async remove(actor: Actor, id: string): Promise<void> {
+      const file = visibleTo(actor, await files.findLive(id));
+      if (file.ownerId !== actor.id) throw forbidden('Only the owning organization can delete a file.');
+      const result = await files.shred(file.id, new Date());
+      if (!result) throw notFound('File');
+      await blobStore.delete(file.blobKey).catch(() => undefined);
+      await audit.record({
+        operation: 'file_deleted',
+        success: true,
+        userId: actor.id,
+        ipAddress: actor.ip,
+        details: { fileId: file.id, revokedRequests: result.revokedRequests, shredded: true },
+      });
+    },
+
+    findLive: (id: string) => files.findLive(id),
+  };
+}
+export type FilesService = ReturnType<typeof createFilesService>;
+
+/** An approved grant past its expiry reads as expired even before anything persisted it. */
+export function effectiveAccess(latest: { status: string; expiresAt: Date | null } | undefined, now: Date): MyAccess {
+  if (!latest) return 'none';
+  if (latest.status === 'approved' && latest.expiresAt && latest.expiresAt <= now) return 'expired';
+  return latest.status as MyAccess;
+}

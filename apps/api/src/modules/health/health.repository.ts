@@ -1,0 +1,7 @@
+import type { PrismaClient } from '../../db/client.ts';
+
+export const createHealthRepository = (prisma: PrismaClient) => ({
+  ping: async (): Promise<void> => {
+    await prisma.$queryRawUnsafe('SELECT 1');
+  },
+});

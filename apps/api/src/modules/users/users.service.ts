@@ -1,0 +1,211 @@
+import type { ChangePasswordBody, MyKeysResponse, PublicKeyResponse, RotateKeysBody, RotateKeysResponse } from '@sfe/contract';
+import {
+  WrongPasswordError,
+  generateRsaKeyPair,
+  hashPassword,
+  protectPrivateKey,
+  rsaUnwrapDek,
+  rsaWrapDek,
+  unprotectPrivateKey,
+  verifyPassword,
+  type RsaKeySize,
+} from '@sfe/crypto';
+import type { Actor } from '../../lib/actor.ts';
+import { AppError, conflict, notFound } from '../../lib/errors.ts';
+import type { Limiter } from '../../lib/limiter.ts';
+import type { KeyStore, NewPrivateKeyRecord, PrivateKeyRecord } from '../../stores/keystore/index.ts';
+import type { AuditLog } from '../audit/audit.service.ts';
+import type { AccessRequestsRepository } from '../access-requests/access-requests.repository.ts';
+import type { RefreshTokensRepository } from '../auth/refresh-tokens.repository.ts';
+import type { UsersRepository } from './users.repository.ts';
+import type { KeyRotationRepository } from './key-rotation.repository.ts';
+import { withKeyStore } from './key-store-errors.ts';
+
+export interface UsersServiceDeps {
+  users: UsersRepository;
+  keyRotation: KeyRotationRepository;
+  accessRequests: AccessRequestsRepository;
+  refreshTokens: RefreshTokensRepository;
+  keyStore: KeyStore;
+  audit: AuditLog;
+  kdfLimiter: Limiter;
+  kdf: { pbkdf2Iterations: number; scrypt: { N: number; r: number; p: number } };
+  onKeyStoreUnavailable?: () => void;
+}
+
+const wrongPassword = () => new AppError(401, 'WRONG_PASSWORD', 'The password is not correct; nothing was changed.');
+const keyMissing = () =>
+  new AppError(409, 'PRIVATE_KEY_MISSING', 'Your private key was deleted by an administrator; it cannot be used or rotated.');
+
+const asNew = (record: PrivateKeyRecord): NewPrivateKeyRecord => ({
+  userId: record.userId,
+  encryptedPrivateKey: record.encryptedPrivateKey,
+  salt: record.salt,
+  nonce: record.nonce,
+  cipher: record.cipher,
+  kdf: record.kdf,
+  iterations: record.iterations,
+  algorithm: record.algorithm,
+  fingerprint: record.fingerprint,
+});
+
+export function createUsersService(deps: UsersServiceDeps) {
+  const { users, keyStore, audit, kdfLimiter } = deps;
+  const ks = <T>(call: () => Promise<T>) => withKeyStore(call, deps.onKeyStoreUnavailable);
+
+  /** Unlocks the caller's private key with the password (audited, counted). */
+  async function unlock(actor: Actor, password: string): Promise<{ record: PrivateKeyRecord; privateKeyDer: Buffer }> {
+    const record = await ks(() => keyStore.get(actor.id));
+    if (!record) throw keyMissing();
+    try {
+      const privateKeyDer = await kdfLimiter.run(() =>
+        unprotectPrivateKey(record, password, { userId: actor.id, fingerprint: record.fingerprint }),
+      );
+      await ks(() => keyStore.recordAccess(actor.id));
+      await audit.record({ operation: 'private_key_decrypted', success: true, userId: actor.id, ipAddress: actor.ip, details: { purpose: 'key_management' } });
+      return { record, privateKeyDer };
+    } catch (error) {
+      if (error instanceof WrongPasswordError) {
+        await audit.record({ operation: 'private_key_decrypted', success: false, userId: actor.id, ipAddress: actor.ip, details: { purpose: 'key_management' } });
+        throw wrongPassword();
+      }
+      throw error;
+    }
+  }
+
+  return {
+    async myKeys(actor: Actor): Promise<MyKeysResponse> {
+      const user = await users.publicKey(actor.id);
+      if (!user?.publicKeyPem || !user.publicKeyFingerprint || !user.keyGeneratedAt) throw notFound('Key pair');
+      const record = await ks(() => keyStore.get(actor.id));
+      return {
+        algorithm: user.keyAlgorithm === 'RSA-4096' ? 'RSA-4096' : 'RSA-2048',
+        publicKeyPem: user.publicKeyPem,
+        fingerprint: user.publicKeyFingerprint,
+        keyGeneratedAt: user.keyGeneratedAt.toISOString(),
+        privateKey: record
+          ? {
+              createdAt: record.createdAt.toISOString(),
+              lastAccessed: record.lastAccessed?.toISOString() ?? null,
+              accessCount: record.accessCount,
+              kdf: record.kdf,
+              iterations: record.iterations,
+            }
+          : null,
+      };
+    },
+
+    async publicKey(id: string): Promise<PublicKeyResponse> {
+      const user = await users.publicKey(id);
+      if (!user?.publicKeyPem || !user.publicKeyFingerprint) throw notFound('User');
+      return {
+        publicKeyPem: user.publicKeyPem,
+        fingerprint: user.publicKeyFingerprint,
+        algorithm: user.keyAlgorithm === 'RSA-4096' ? 'RSA-4096' : 'RSA-2048',
+      };
+    },
+
+    /**
+     * New key pair; every approved grant of the caller is re-wrapped to it. All or
+     * nothing: the key store swap is undone if the database step fails.
+     */
+    async rotateKeys(actor: Actor, body: RotateKeysBody): Promise<RotateKeysResponse> {
+      const { record, privateKeyDer } = await unlock(actor, body.password);
+      try {
+        const bits: RsaKeySize = body.keySize ?? (record.algorithm === 'RSA-4096' ? 4096 : 2048);
+        const keyPair = await kdfLimiter.run(() => generateRsaKeyPair(bits));
+        const grants = await deps.accessRequests.approvedGrantsOf(actor.id);
+        const rewrapped: Array<{ id: string; wrappedSymmetricKey: Buffer }> = [];
+        for (const grant of grants) {
+          if (!grant.wrappedSymmetricKey) continue;
+          const dek = await rsaUnwrapDek(privateKeyDer, Buffer.from(grant.wrappedSymmetricKey));
+          try {
+            rewrapped.push({ id: grant.id, wrappedSymmetricKey: await rsaWrapDek(keyPair.publicKeyPem, dek) });
+          } finally {
+            dek.fill(0);
+          }
+        }
+        const protectedKey = await kdfLimiter.run(() =>
+          protectPrivateKey(keyPair.privateKeyDer, body.password, { userId: actor.id, fingerprint: keyPair.fingerprint }, {
+            iterations: deps.kdf.pbkdf2Iterations,
+          }),
+        );
+        keyPair.privateKeyDer.fill(0);
+        const next: NewPrivateKeyRecord = { userId: actor.id, ...protectedKey, algorithm: keyPair.algorithm, fingerprint: keyPair.fingerprint };
+        if (!(await ks(() => keyStore.replace(actor.id, record.fingerprint, next)))) {
+          throw conflict('The key pair changed while rotating; try again.');
+        }
+        const keyGeneratedAt = new Date();
+        try {
+          await deps.keyRotation.apply(actor.id, {
+            publicKeyPem: keyPair.publicKeyPem,
+            publicKeyFingerprint: keyPair.fingerprint,
+            keyAlgorithm: keyPair.algorithm,
+            keyGeneratedAt,
+            grants: rewrapped,
+          });
+        } catch (error) {
+          await keyStore.replace(actor.id, keyPair.fingerprint, asNew(record)).catch(() => undefined);
+          throw error;
+        }
+        for (const grant of rewrapped) {
+          await audit.record({
+            operation: 'key_wrapped',
+            success: true,
+            userId: actor.id,
+            ipAddress: actor.ip,
+            details: { requestId: grant.id, wrappedBy: 'rsa-oaep-sha256', fingerprint: keyPair.fingerprint, reason: 'keypair_rotated' },
+          });
+        }
+        await audit.record({
+          operation: 'keypair_rotated',
+          success: true,
+          userId: actor.id,
+          ipAddress: actor.ip,
+          details: { from: record.fingerprint, to: keyPair.fingerprint, algorithm: keyPair.algorithm, rewrappedGrants: rewrapped.length },
+        });
+        return { fingerprint: keyPair.fingerprint, keyGeneratedAt: keyGeneratedAt.toISOString(), rewrappedGrants: rewrapped.length };
+      } finally {
+        privateKeyDer.fill(0);
+      }
+    },
+
+    /** Re-encrypts the private key under the new password and ends every other session. */
+    async changePassword(actor: Actor, body: ChangePasswordBody): Promise<void> {
+      const user = await users.findById(actor.id);
+      if (!user) throw notFound('User');
+      if (!(await kdfLimiter.run(() => verifyPassword(body.currentPassword, user.passwordHash)))) {
+        await audit.record({ operation: 'password_changed', success: false, userId: actor.id, ipAddress: actor.ip, details: { reason: 'wrong_password' } });
+        throw wrongPassword();
+      }
+      const record = await ks(() => keyStore.get(actor.id));
+      let next: NewPrivateKeyRecord | null = null;
+      if (record) {
+        const { privateKeyDer } = await unlock(actor, body.currentPassword);
+        try {
+          const protectedKey = await kdfLimiter.run(() =>
+            protectPrivateKey(privateKeyDer, body.newPassword, { userId: actor.id, fingerprint: record.fingerprint }, {
+              iterations: deps.kdf.pbkdf2Iterations,
+            }),
+          );
+          next = { ...asNew(record), ...protectedKey };
+        } finally {
+          privateKeyDer.fill(0);
+        }
+      }
+      const passwordHash = await kdfLimiter.run(() => hashPassword(body.newPassword, deps.kdf.scrypt));
+      if (record && next && !(await ks(() => keyStore.replace(actor.id, record.fingerprint, next)))) {
+        throw conflict('The key pair changed while changing the password; try again.');
+      }
+      try {
+        await deps.keyRotation.changePassword(actor.id, passwordHash);
+      } catch (error) {
+        if (record) await keyStore.replace(actor.id, record.fingerprint, asNew(record)).catch(() => undefined);
+        throw error;
+      }
+      await deps.refreshTokens.revokeAllForUser(actor.id, new Date(), actor.sessionFamily);
+      await audit.record({ operation: 'password_changed', success: true, userId: actor.id, ipAddress: actor.ip, details: { privateKeyReencrypted: record !== null } });
+    },
+  };
+}
+export type UsersService = ReturnType<typeof createUsersService>;

@@ -1,0 +1,79 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import fastifyJwt from '@fastify/jwt';
+import type { Role } from '@sfe/contract';
+import type { Actor } from '../lib/actor.ts';
+import { forbidden, unauthorized } from '../lib/errors.ts';
+import type { AccessTokenClaims } from '../modules/auth/auth.service.ts';
+import type { UsersRepository } from '../modules/users/users.repository.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor;
+  }
+  interface FastifyInstance {
+    authenticate: preHandlerAsyncHookHandler;
+    requireRole: (...roles: Role[]) => preHandlerAsyncHookHandler;
+    signAccessToken: (claims: AccessTokenClaims) => string;
+  }
+}
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: AccessTokenClaims;
+    user: AccessTokenClaims;
+  }
+}
+
+const AUDIENCE = 'sfe-api';
+const ISSUER = 'sfe';
+
+export interface AuthPluginOptions {
+  secret: string;
+  accessTokenTtlSeconds: number;
+  users: UsersRepository;
+}
+
+/**
+ * Access tokens are short-lived HS256 JWTs. Each request also checks the account's
+ * status and token version in the database, so disabling an account or changing a
+ * password ends its tokens at once rather than at expiry.
+ */
+async function authPlugin(app: FastifyInstance, options: AuthPluginOptions) {
+  await app.register(fastifyJwt, {
+    secret: options.secret,
+    sign: { algorithm: 'HS256', expiresIn: options.accessTokenTtlSeconds, aud: AUDIENCE, iss: ISSUER },
+    verify: { algorithms: ['HS256'], allowedAud: AUDIENCE, allowedIss: ISSUER },
+  });
+
+  app.decorateRequest('actor', null as unknown as Actor);
+  app.decorate('signAccessToken', (claims: AccessTokenClaims) => app.jwt.sign(claims));
+
+  app.decorate('authenticate', async function authenticate(request: FastifyRequest, _reply: FastifyReply) {
+    let claims: AccessTokenClaims;
+    try {
+      claims = await request.jwtVerify<AccessTokenClaims>();
+    } catch {
+      throw unauthorized('A valid access token is required.');
+    }
+    if (typeof claims.sub !== 'string' || typeof claims.tv !== 'number') throw unauthorized('A valid access token is required.');
+    const user = await options.users.findAuthState(claims.sub);
+    if (!user || user.status !== 'active' || user.tokenVersion !== claims.tv) {
+      throw unauthorized('This session has ended; sign in again.');
+    }
+    request.actor = {
+      id: user.id,
+      role: user.role as Role,
+      username: user.username,
+      ip: request.ip,
+      sessionFamily: typeof claims.fid === 'string' ? claims.fid : null,
+    };
+  });
+
+  app.decorate('requireRole', (...roles: Role[]) =>
+    async function requireRole(request: FastifyRequest) {
+      if (!roles.includes(request.actor.role)) throw forbidden(`This needs the ${roles.join(' or ')} role.`);
+    },
+  );
+}
+
+export default fp(authPlugin, { name: 'sfe-auth', dependencies: ['sfe-errors'] });
