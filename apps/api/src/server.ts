@@ -3,6 +3,8 @@ import { ConfigError, loadConfig } from './config.ts';
 
 /** Starts the API: validated config, migrations, listen, graceful close on SIGTERM/SIGINT. */
 async function main() {
+  // Everything we create under DATA_DIR (databases, blobs, dev secrets) is ours alone.
+  process.umask(0o077);
   let config;
   try {
     config = loadConfig();

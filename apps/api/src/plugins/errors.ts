@@ -34,6 +34,12 @@ function fieldName(context: string | undefined, issue: ValidationIssue): string 
   return [context ?? 'body', ...path].join('.');
 }
 
+function issueMessage(issue: ValidationIssue): string {
+  if (issue.keyword === 'required') return 'is required';
+  if (issue.keyword === 'additionalProperties') return 'is not an accepted field';
+  return issue.message ?? 'is not valid';
+}
+
 export function sendProblem(
   reply: FastifyReply,
   status: number,
@@ -94,7 +100,7 @@ async function errorsPlugin(app: FastifyInstance) {
     if (error.validation) {
       const fields = error.validation.map((issue: ValidationIssue) => ({
         name: fieldName(error.validationContext, issue),
-        message: issue.message ?? 'is not valid',
+        message: issueMessage(issue),
       }));
       const first = fields[0];
       const detail = first ? `${first.name} ${first.message}.` : 'The request is not valid.';
