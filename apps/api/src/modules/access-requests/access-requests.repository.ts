@@ -129,6 +129,15 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
       return result.count === 1;
     },
 
+    /** Closes the open grant of a consultant on a file if its expiry has passed. */
+    async closeLapsed(fileId: string, consultantId: string, now: Date): Promise<boolean> {
+      const result = await prisma.accessRequest.updateMany({
+        where: { openKey: openKeyOf(fileId, consultantId), status: 'approved', expiresAt: { lte: now } },
+        data: { status: 'expired', wrappedSymmetricKey: null, openKey: null, processedAt: now },
+      });
+      return result.count === 1;
+    },
+
     /**
      * Takes one download from an approved, unexpired grant with downloads left, in one
      * conditional UPDATE, so two concurrent downloads cannot both take the last one.

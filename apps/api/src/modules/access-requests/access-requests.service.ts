@@ -66,13 +66,19 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
     async create(actor: Actor, fileId: string, reason: string): Promise<AccessRequest> {
       if (actor.role !== 'consultant') throw forbidden('Only consultants request access to files.');
       await deps.files.get(actor, fileId);
-      try {
-        const row = await requests.create({ id: randomUUID(), fileId, consultantId: actor.id, reason });
-        await audit.record({ operation: 'access_requested', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: row.id, fileId } });
-        return toAccessRequestDto(row);
-      } catch (error) {
-        if (isUniqueViolation(error)) throw conflict('You already have an open request for this file.');
-        throw error;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const row = await requests.create({ id: randomUUID(), fileId, consultantId: actor.id, reason });
+          await audit.record({ operation: 'access_requested', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: row.id, fileId } });
+          return toAccessRequestDto(row);
+        } catch (error) {
+          if (!isUniqueViolation(error)) throw error;
+          // A grant that lapsed is still marked open until something touches it: close it
+          // (expired) and ask again; anything else really is an open request.
+          if (attempt > 0 || !(await requests.closeLapsed(fileId, actor.id, new Date()))) {
+            throw conflict('You already have an open request for this file.');
+          }
+        }
       }
     },
 
