@@ -13,7 +13,7 @@ import {
 import type { Actor } from '../../lib/actor.ts';
 import { AppError, conflict, notFound } from '../../lib/errors.ts';
 import type { Limiter } from '../../lib/limiter.ts';
-import type { KeyStore, NewPrivateKeyRecord, PrivateKeyRecord } from '../../stores/keystore/index.ts';
+import { keyFieldsOf, type KeyStore, type NewPrivateKeyRecord, type PrivateKeyRecord } from '../../stores/keystore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { AccessRequestsRepository } from '../access-requests/access-requests.repository.ts';
 import type { RefreshTokensRepository } from '../auth/refresh-tokens.repository.ts';
@@ -36,18 +36,6 @@ export interface UsersServiceDeps {
 const wrongPassword = () => new AppError(401, 'WRONG_PASSWORD', 'The password is not correct; nothing was changed.');
 const keyMissing = () =>
   new AppError(409, 'PRIVATE_KEY_MISSING', 'Your private key was deleted by an administrator; it cannot be used or rotated.');
-
-const asNew = (record: PrivateKeyRecord): NewPrivateKeyRecord => ({
-  userId: record.userId,
-  encryptedPrivateKey: record.encryptedPrivateKey,
-  salt: record.salt,
-  nonce: record.nonce,
-  cipher: record.cipher,
-  kdf: record.kdf,
-  iterations: record.iterations,
-  algorithm: record.algorithm,
-  fingerprint: record.fingerprint,
-});
 
 export function createUsersService(deps: UsersServiceDeps) {
   const { users, keyStore, audit, kdfLimiter } = deps;
@@ -145,7 +133,7 @@ export function createUsersService(deps: UsersServiceDeps) {
             grants: rewrapped,
           });
         } catch (error) {
-          await keyStore.replace(actor.id, keyPair.fingerprint, asNew(record)).catch(() => undefined);
+          await keyStore.replace(actor.id, keyPair.fingerprint, keyFieldsOf(record)).catch(() => undefined);
           throw error;
         }
         for (const grant of rewrapped) {
@@ -188,7 +176,7 @@ export function createUsersService(deps: UsersServiceDeps) {
               iterations: deps.kdf.pbkdf2Iterations,
             }),
           );
-          next = { ...asNew(record), ...protectedKey };
+          next = { ...keyFieldsOf(record), ...protectedKey };
         } finally {
           privateKeyDer.fill(0);
         }
@@ -200,7 +188,7 @@ export function createUsersService(deps: UsersServiceDeps) {
       try {
         await deps.keyRotation.changePassword(actor.id, passwordHash);
       } catch (error) {
-        if (record) await keyStore.replace(actor.id, record.fingerprint, asNew(record)).catch(() => undefined);
+        if (record) await keyStore.replace(actor.id, record.fingerprint, keyFieldsOf(record)).catch(() => undefined);
         throw error;
       }
       await deps.refreshTokens.revokeAllForUser(actor.id, new Date(), actor.sessionFamily);

@@ -9,7 +9,7 @@ import {
   type NewPrivateKeyRecord,
   type PrivateKeyRecord,
 } from './key-store.ts';
-import { assertFingerprint, assertNewRecord, assertUserId, toRecord } from './records.ts';
+import { assertFingerprint, assertNewRecord, assertUserId, toRecord, toStoredKeyFields } from './records.ts';
 
 // The embedded backend: its own SQLite file (not the app database, not Prisma),
 // so the "two separate stores" property of the design holds without MongoDB.
@@ -109,7 +109,7 @@ class EmbeddedKeyStore implements KeyStore {
 
   async insert(record: NewPrivateKeyRecord): Promise<void> {
     assertNewRecord(record);
-    this.#run(() => this.#insert.run({ ...toParams(record), created_at: Date.now() }));
+    this.#run(() => this.#insert.run({ ...toStoredKeyFields(record), created_at: Date.now() }));
   }
 
   async get(userId: string): Promise<PrivateKeyRecord | null> {
@@ -127,7 +127,7 @@ class EmbeddedKeyStore implements KeyStore {
     assertFingerprint(expectedFingerprint, 'expectedFingerprint');
     assertNewRecord(next);
     if (next.userId !== userId) throw new TypeError('next.userId must equal userId');
-    const params = { ...toParams(next), expected: expectedFingerprint };
+    const params = { ...toStoredKeyFields(next), expected: expectedFingerprint };
     const result = this.#run(() =>
       next.fingerprint === expectedFingerprint
         ? this.#reencrypt.run(params)
@@ -159,19 +159,6 @@ class EmbeddedKeyStore implements KeyStore {
   }
 }
 
-function toParams(record: NewPrivateKeyRecord): KeyParams {
-  return {
-    user_id: record.userId,
-    encrypted_private_key: record.encryptedPrivateKey,
-    salt: record.salt,
-    nonce: record.nonce,
-    cipher: record.cipher,
-    kdf: record.kdf,
-    iterations: record.iterations,
-    algorithm: record.algorithm,
-    fingerprint: record.fingerprint,
-  };
-}
 
 function fromRow(row: Row | undefined): PrivateKeyRecord | null {
   if (row === undefined) return null;

@@ -77,3 +77,9 @@ export class KeyStoreConflictError extends KeyStoreError {
     super('CONFLICT', 'a private key record already exists for this user');
   }
 }
+
+/** The record minus its usage counters: what insert/replace take, e.g. to restore it. */
+export function keyFieldsOf(record: PrivateKeyRecord): NewPrivateKeyRecord {
+  const { createdAt: _createdAt, lastAccessed: _lastAccessed, accessCount: _accessCount, ...fields } = record;
+  return fields;
+}

@@ -7,7 +7,7 @@ import {
   type NewPrivateKeyRecord,
   type PrivateKeyRecord,
 } from './key-store.ts';
-import { assertFingerprint, assertNewRecord, assertUserId, toRecord, type StoredFields } from './records.ts';
+import { assertFingerprint, assertNewRecord, assertUserId, toRecord, toStoredKeyFields, type StoredFields } from './records.ts';
 
 export interface MongoKeyStoreOptions {
   /** How long an operation waits for a reachable server before failing. Default 3000. */
@@ -96,7 +96,7 @@ class MongoKeyStore implements KeyStore {
   async insert(record: NewPrivateKeyRecord): Promise<void> {
     assertNewRecord(record);
     const doc: PrivateKeyDocument = {
-      ...toKeyFields(record),
+      ...toStoredKeyFields(record),
       created_at: new Date(),
       last_accessed: null,
       access_count: 0,
@@ -136,7 +136,7 @@ class MongoKeyStore implements KeyStore {
       next.fingerprint === expectedFingerprint ? {} : { created_at: new Date(), last_accessed: null, access_count: 0 };
     const result = await this.#run(() =>
       this.#model
-        .updateOne({ user_id: userId, fingerprint: expectedFingerprint }, { $set: { ...toKeyFields(next), ...rotation } })
+        .updateOne({ user_id: userId, fingerprint: expectedFingerprint }, { $set: { ...toStoredKeyFields(next), ...rotation } })
         .exec(),
     );
     return result.matchedCount > 0;
@@ -198,19 +198,6 @@ async function withDeadline<T>(operation: Promise<T>, timeoutMS: number): Promis
   }
 }
 
-function toKeyFields(record: NewPrivateKeyRecord): Omit<PrivateKeyDocument, 'created_at' | 'last_accessed' | 'access_count'> {
-  return {
-    user_id: record.userId,
-    encrypted_private_key: record.encryptedPrivateKey,
-    salt: record.salt,
-    nonce: record.nonce,
-    cipher: record.cipher,
-    kdf: record.kdf,
-    iterations: record.iterations,
-    algorithm: record.algorithm,
-    fingerprint: record.fingerprint,
-  };
-}
 
 function fromDocument(doc: PrivateKeyDocument | null): PrivateKeyRecord | null {
   if (doc === null) return null;

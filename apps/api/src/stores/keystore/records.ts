@@ -78,3 +78,21 @@ export function toRecord(fields: StoredFields): PrivateKeyRecord {
 function isAlgorithm(value: string): value is KeyAlgorithm {
   return ALGORITHMS.has(value);
 }
+
+/** The key fields of a record in the stored (snake_case) shape; usage counters excluded. */
+export type StoredKeyFields = Omit<StoredFields, 'created_at' | 'last_accessed' | 'access_count'>;
+
+export function toStoredKeyFields(record: NewPrivateKeyRecord): StoredKeyFields {
+  return {
+    user_id: record.userId,
+    encrypted_private_key: record.encryptedPrivateKey,
+    salt: record.salt,
+    nonce: record.nonce,
+    cipher: record.cipher,
+    kdf: record.kdf,
+    iterations: record.iterations,
+    algorithm: record.algorithm,
+    fingerprint: record.fingerprint,
+  };
+}
+
