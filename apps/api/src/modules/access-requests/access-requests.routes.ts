@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
 import {
   AccessRequest,
   AccessRequestList,
@@ -22,7 +21,7 @@ export const fileAccessRequestRoutes: FastifyPluginAsyncTypebox<{ requests: Acce
   app.post(
     '/:id/access-requests',
     {
-      preHandler: [app.authenticate, app.requireRole('consultant')],
+      onRequest: [app.authenticate, app.requireRole('consultant')],
       schema: {
         tags: ['access-requests'],
         security: bearer,
@@ -39,11 +38,17 @@ export const accessRequestRoutes: FastifyPluginAsyncTypebox<{ requests: AccessRe
   app,
   { requests },
 ) => {
-  app.addHook('preHandler', app.authenticate);
+  // onRequest: identity is settled before the body is even parsed, so an anonymous caller
+  // learns nothing about a route's schema (401, never 400).
+  app.addHook('onRequest', app.authenticate);
+  // Every body field of approve/deny/revoke is optional, so "no body" means "{}".
+  app.addHook('preValidation', async (request) => {
+    request.body ??= {};
+  });
   const tags = ['access-requests'];
 
   app.get(
-    '/',
+    '',
     { schema: { tags, security: bearer, querystring: ListAccessRequestsQuery, response: { 200: AccessRequestList, ...problems(400, 401) } } },
     async (request) => requests.list(request.actor, request.query),
   );
@@ -55,25 +60,25 @@ export const accessRequestRoutes: FastifyPluginAsyncTypebox<{ requests: AccessRe
         tags,
         security: bearer,
         params: IdParams,
-        body: Type.Optional(ApproveBody),
+        body: ApproveBody,
         response: { 200: AccessRequest, ...problems(400, 401, 403, 404, 409) },
       },
     },
-    async (request) => requests.approve(request.actor, request.params.id, request.body ?? {}),
+    async (request) => requests.approve(request.actor, request.params.id, request.body),
   );
 
   app.post(
     '/:id/deny',
     {
-      schema: { tags, security: bearer, params: IdParams, body: Type.Optional(DenyBody), response: { 200: AccessRequest, ...problems(400, 401, 403, 404, 409) } },
+      schema: { tags, security: bearer, params: IdParams, body: DenyBody, response: { 200: AccessRequest, ...problems(400, 401, 403, 404, 409) } },
     },
-    async (request) => requests.deny(request.actor, request.params.id, request.body?.reason),
+    async (request) => requests.deny(request.actor, request.params.id, request.body.reason),
   );
 
   app.post(
     '/:id/revoke',
     {
-      schema: { tags, security: bearer, params: IdParams, body: Type.Optional(EmptyBody), response: { 200: AccessRequest, ...problems(401, 403, 404, 409) } },
+      schema: { tags, security: bearer, params: IdParams, body: EmptyBody, response: { 200: AccessRequest, ...problems(401, 403, 404, 409) } },
     },
     async (request) => requests.revoke(request.actor, request.params.id),
   );

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { AccessRequest, AccessRequestList, ApproveBody, ListAccessRequestsQuery } from '@sfe/contract';
 import { DecryptionFailedError, WrongPasswordError, rsaUnwrapDek, rsaWrapDek, unprotectPrivateKey, unwrapDek, type KekRing } from '@sfe/crypto';
 import type { Actor } from '../../lib/actor.ts';
-import { AppError, badRequest, conflict, forbidden, notFound } from '../../lib/errors.ts';
+import { AppError, conflict, forbidden, invalidField, notFound } from '../../lib/errors.ts';
 import type { Limiter } from '../../lib/limiter.ts';
 import type { KeyStore } from '../../stores/keystore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
@@ -83,7 +83,7 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
     },
 
     async list(actor: Actor, query: ListAccessRequestsQuery): Promise<AccessRequestList> {
-      if (query.cursor && !(await requests.exists(query.cursor))) throw badRequest('cursor is not valid.');
+      if (query.cursor && !(await requests.exists(query.cursor))) throw invalidField('querystring.cursor', 'is not a cursor of this list');
       const page = await requests.list({
         limit: query.limit ?? 50,
         ...(query.cursor ? { cursor: query.cursor } : {}),
@@ -100,7 +100,7 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       const row = await ownedByActor(actor, id, 'approve');
       const now = new Date();
       const expiresAt = body.expiresAt ? new Date(body.expiresAt) : null;
-      if (expiresAt && expiresAt <= now) throw badRequest('expiresAt must be in the future.');
+      if (expiresAt && expiresAt <= now) throw invalidField('body.expiresAt', 'must be in the future');
       if (row.status !== 'pending') throw illegal(row, 'approved');
       const file = await deps.files.findLive(row.fileId);
       if (!file?.wrappedKey) throw conflict('The file no longer exists.');

@@ -3,7 +3,7 @@ import { LoginBody, RefreshBody, RegisterBody, TokenResponse, UserResponse } fro
 import { NoContent, bearer, problems } from '../../lib/route-schemas.ts';
 import type { AuthService } from './auth.service.ts';
 
-/** Register, login and refresh share a per-IP budget (API.md: 30 per minute). */
+/** Register, login and refresh each allow 30 requests per minute per client IP (API.md). */
 const authRateLimit = { max: 30, timeWindow: '1 minute' };
 
 export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = async (app, { auth }) => {
@@ -46,7 +46,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
   app.get(
     '/me',
     {
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
       schema: { tags: ['auth'], security: bearer, response: { 200: UserResponse, ...problems(401) } },
     },
     async (request) => ({ user: await auth.me(request.actor.id) }),

@@ -17,12 +17,14 @@ const octetStream = (description: string) => ({
 });
 
 export const filesRoutes: FastifyPluginAsyncTypebox<{ files: FilesService }> = async (app, { files }) => {
-  app.addHook('preHandler', app.authenticate);
+  // onRequest: identity is settled before the body is even parsed, so an anonymous caller
+  // learns nothing about a route's schema (401, never 400).
+  app.addHook('onRequest', app.authenticate);
 
   app.post(
-    '/',
+    '',
     {
-      preHandler: app.requireRole('organization'),
+      onRequest: app.requireRole('organization'),
       schema: {
         tags: ['files'],
         security: bearer,
@@ -74,7 +76,7 @@ export const filesRoutes: FastifyPluginAsyncTypebox<{ files: FilesService }> = a
   );
 
   app.get(
-    '/',
+    '',
     {
       schema: { tags: ['files'], security: bearer, querystring: ListFilesQuery, response: { 200: FileList, ...problems(400, 401) } },
     },

@@ -15,7 +15,7 @@ import {
   type KekRing,
 } from '@sfe/crypto';
 import type { Actor } from '../../lib/actor.ts';
-import { AppError, badRequest, forbidden, notFound } from '../../lib/errors.ts';
+import { AppError, forbidden, invalidField, notFound } from '../../lib/errors.ts';
 import type { ByteRange } from '../../lib/content-disposition.ts';
 import type { BlobStore } from '../../stores/blobstore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
@@ -190,7 +190,7 @@ export function createFilesService(deps: FilesServiceDeps) {
 
     async list(actor: Actor, query: ListFilesQuery): Promise<FileList> {
       const limit = query.limit ?? 50;
-      if (query.cursor && !(await files.exists(query.cursor))) throw badRequest('cursor is not valid.');
+      if (query.cursor && !(await files.exists(query.cursor))) throw invalidField('querystring.cursor', 'is not a cursor of this list');
       const page = await files.list({
         limit,
         ...(query.cursor ? { cursor: query.cursor } : {}),

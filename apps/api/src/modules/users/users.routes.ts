@@ -11,7 +11,9 @@ import { NoContent, bearer, problems } from '../../lib/route-schemas.ts';
 import type { UsersService } from './users.service.ts';
 
 export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (app, { users }) => {
-  app.addHook('preHandler', app.authenticate);
+  // onRequest: identity is settled before the body is even parsed, so an anonymous caller
+  // learns nothing about a route's schema (401, never 400).
+  app.addHook('onRequest', app.authenticate);
 
   app.get(
     '/me/keys',
