@@ -3,9 +3,17 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const restrict = (patterns, message) => ({
-  'no-restricted-imports': ['error', { patterns: patterns.map((group) => ({ group, message })) }],
-});
+const STORAGE_ONLY = {
+  group: ['@prisma/*', 'mongoose', 'better-sqlite3', '**/generated/**', 'node:fs', 'node:fs/promises', 'fs', 'fs/promises'],
+  message: 'Only repositories, store adapters and the db layer may import Prisma, Mongoose, SQLite or fs.',
+};
+const SERVER_ONLY = {
+  group: ['@sfe/api', '@sfe/crypto', '**/apps/api/**', 'node:*', 'fastify', '@prisma/*', 'mongoose'],
+  message: 'Browser code reaches the API only through @sfe/api-client.',
+};
+// Flat config replaces a rule per file rather than merging it, so each browser block
+// restates the server-only ban next to its own.
+const browserImports = (...extra) => ({ 'no-restricted-imports': ['error', { patterns: [SERVER_ONLY, ...extra] }] });
 
 export default tseslint.config(
   {
@@ -69,23 +77,31 @@ export default tseslint.config(
       'apps/api/src/app.ts',
       'apps/api/src/cli/**',
     ],
-    rules: restrict(
-      [['@prisma/*', 'mongoose', 'better-sqlite3', '**/generated/**', 'node:fs', 'node:fs/promises', 'fs', 'fs/promises']],
-      'Only repositories, store adapters and the db layer may import Prisma, Mongoose, SQLite or fs.',
-    ),
+    rules: { 'no-restricted-imports': ['error', { patterns: [STORAGE_ONLY] }] },
   },
   {
-    // Services hold rules, never HTTP.
+    // Services hold rules, never HTTP (and, like every other layer, no storage driver).
     files: ['apps/api/src/modules/**/*.service.ts'],
-    rules: restrict([['fastify', '@fastify/*']], 'Services never see request/reply; keep HTTP in routes.'),
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [STORAGE_ONLY, { group: ['fastify', '@fastify/*'], message: 'Services never see request/reply; keep HTTP in routes.' }] },
+      ],
+    },
   },
   {
     // The SPA reaches the API only through the typed client; never server code.
     files: ['apps/web/src/**/*.{ts,tsx}', 'packages/api-client/src/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
-    rules: restrict(
-      [['@sfe/api', '@sfe/crypto', '**/apps/api/**', 'node:*', 'fastify', '@prisma/*', 'mongoose']],
-      'Browser code reaches the API only through @sfe/api-client.',
-    ),
+    rules: browserImports(),
+  },
+  {
+    // One-way imports inside the SPA: shared code (lib, components) -> features -> app.
+    files: ['apps/web/src/lib/**/*.{ts,tsx}', 'apps/web/src/components/**/*.{ts,tsx}'],
+    rules: browserImports({ group: ['**/features/**', '**/app/**'], message: 'lib/ and components/ are shared: they never import features or the app.' }),
+  },
+  {
+    files: ['apps/web/src/features/**/*.{ts,tsx}'],
+    rules: browserImports({ group: ['**/app/**'], message: 'Features never import the app shell.' }),
   },
 );

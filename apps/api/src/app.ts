@@ -96,7 +96,9 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   });
   await app.register(helmet, {
     contentSecurityPolicy: {
-      directives: { 'img-src': ["'self'", 'data:'], 'connect-src': ["'self'"] },
+      // No upgrade-insecure-requests: behind plain HTTP on a LAN it would break every asset;
+      // TLS belongs to the reverse proxy, which can add it.
+      directives: { 'img-src': ["'self'", 'data:'], 'connect-src': ["'self'"], 'upgrade-insecure-requests': null },
     },
   });
   await app.register(rateLimit, {

@@ -1,0 +1,45 @@
+import { lazy, Suspense, type ComponentType, type LazyExoticComponent } from 'react';
+import { createBrowserRouter, Navigate } from 'react-router';
+import { Spinner } from '../components/ui/spinner.tsx';
+import { paths } from '../lib/paths.ts';
+import { AppLayout } from './layouts/app-layout.tsx';
+import { GuestOnly, RequireAuth } from './layouts/guards.tsx';
+
+// One chunk per screen: the sign-in page does not pay for the file tables.
+const SignIn = lazy(() => import('./routes/sign-in.tsx'));
+const SignUp = lazy(() => import('./routes/sign-up.tsx'));
+const Files = lazy(() => import('./routes/files.tsx'));
+const FileDetail = lazy(() => import('./routes/file-detail.tsx'));
+const Requests = lazy(() => import('./routes/requests.tsx'));
+const Profile = lazy(() => import('./routes/profile.tsx'));
+const NotFound = lazy(() => import('./routes/not-found.tsx'));
+
+function page(Component: LazyExoticComponent<ComponentType>) {
+  return (
+    <Suspense fallback={<Spinner label="Loading…" />}>
+      <Component />
+    </Suspense>
+  );
+}
+
+export function createRouter() {
+  return createBrowserRouter([
+    { path: paths.signIn, element: <GuestOnly>{page(SignIn)}</GuestOnly> },
+    { path: paths.signUp, element: <GuestOnly>{page(SignUp)}</GuestOnly> },
+    {
+      element: (
+        <RequireAuth>
+          <AppLayout />
+        </RequireAuth>
+      ),
+      children: [
+        { path: '/', element: <Navigate to={paths.files} replace /> },
+        { path: paths.files, element: page(Files) },
+        { path: paths.fileRoute, element: page(FileDetail) },
+        { path: paths.requests, element: page(Requests) },
+        { path: paths.profile, element: page(Profile) },
+      ],
+    },
+    { path: '*', element: page(NotFound) },
+  ]);
+}

@@ -1,0 +1,71 @@
+import type { FileMetadata } from '@sfe/contract';
+import type { ReactNode } from 'react';
+import { ErrorAlert } from '../../../components/ui/error-alert.tsx';
+import { Pager } from '../../../components/ui/pager.tsx';
+import { Spinner } from '../../../components/ui/spinner.tsx';
+import { StatusBadge } from '../../../components/ui/status-badge.tsx';
+import { formatBytes, formatDate } from '../../../lib/format.ts';
+import { FileSearch } from './file-search.tsx';
+import { usePagedFiles } from './paged-files.ts';
+
+/**
+ * The consultant's catalog. What can be done with a file (request, download) is
+ * another feature's business, so the page passes it in as `renderActions`.
+ */
+export function Catalog({ renderActions }: { renderActions: (file: FileMetadata) => ReactNode }) {
+  const { query, pages, onSearch } = usePagedFiles();
+  const data = query.data;
+  return (
+    <section className="card" aria-labelledby="catalog-title">
+      <h2 id="catalog-title">Available files</h2>
+      <FileSearch onSearch={onSearch} />
+      {query.isPending ? <Spinner label="Loading files…" /> : null}
+      <ErrorAlert error={query.error} />
+      {data && data.items.length === 0 ? <p>No files match.</p> : null}
+      {data && data.items.length > 0 ? (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Owner</th>
+                <th scope="col">Size</th>
+                <th scope="col">Type</th>
+                <th scope="col">Uploaded</th>
+                <th scope="col">Access</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.items.map((file) => (
+                <tr key={file.id} data-file={file.filename}>
+                  <td data-label="Name">
+                    {file.filename}
+                    {file.description ? <div className="muted">{file.description}</div> : null}
+                  </td>
+                  <td data-label="Owner">{file.ownerName}</td>
+                  <td data-label="Size">{formatBytes(file.size)}</td>
+                  <td data-label="Type">{file.contentType}</td>
+                  <td data-label="Uploaded">{formatDate(file.createdAt)}</td>
+                  <td data-label="Access">
+                    <StatusBadge status={file.myAccess ?? 'none'} />
+                  </td>
+                  <td data-label="Actions" className="actions">
+                    {renderActions(file)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      <Pager
+        page={pages.page}
+        hasPrevious={pages.hasPrevious}
+        hasNext={Boolean(data?.nextCursor)}
+        onPrevious={pages.previous}
+        onNext={() => data?.nextCursor && pages.next(data.nextCursor)}
+      />
+    </section>
+  );
+}

@@ -1,0 +1,69 @@
+import { Link } from 'react-router';
+import { CopyButton } from '../../../components/ui/copy-button.tsx';
+import { ErrorAlert } from '../../../components/ui/error-alert.tsx';
+import { Pager } from '../../../components/ui/pager.tsx';
+import { Spinner } from '../../../components/ui/spinner.tsx';
+import { formatBytes, formatDateTime, shortHash } from '../../../lib/format.ts';
+import { paths } from '../../../lib/paths.ts';
+import { DeleteFileButton, DownloadOwnFileButton } from './file-actions.tsx';
+import { FileSearch } from './file-search.tsx';
+import { usePagedFiles } from './paged-files.ts';
+
+/** The organization's own files: search, pages, hash, download and delete. */
+export function OwnerFiles() {
+  const { query, pages, onSearch } = usePagedFiles();
+  const data = query.data;
+  return (
+    <section className="card" aria-labelledby="my-files-title">
+      <h2 id="my-files-title">Uploaded files</h2>
+      <FileSearch onSearch={onSearch} />
+      {query.isPending ? <Spinner label="Loading files…" /> : null}
+      <ErrorAlert error={query.error} />
+      {data && data.items.length === 0 ? <p>No files yet.</p> : null}
+      {data && data.items.length > 0 ? (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Size</th>
+                <th scope="col">Type</th>
+                <th scope="col">Uploaded</th>
+                <th scope="col">SHA-256</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.items.map((file) => (
+                <tr key={file.id}>
+                  <td data-label="Name">
+                    <Link to={paths.file(file.id)}>{file.filename}</Link>
+                    {file.description ? <div className="muted">{file.description}</div> : null}
+                  </td>
+                  <td data-label="Size">{formatBytes(file.size)}</td>
+                  <td data-label="Type">{file.contentType}</td>
+                  <td data-label="Uploaded">{formatDateTime(file.createdAt)}</td>
+                  <td data-label="SHA-256">
+                    <code title={file.sha256}>{shortHash(file.sha256)}</code>{' '}
+                    <CopyButton value={file.sha256} label={`Copy SHA-256 of ${file.filename}`} />
+                  </td>
+                  <td data-label="Actions" className="actions">
+                    <DownloadOwnFileButton file={file} />
+                    <DeleteFileButton file={file} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      <Pager
+        page={pages.page}
+        hasPrevious={pages.hasPrevious}
+        hasNext={Boolean(data?.nextCursor)}
+        onPrevious={pages.previous}
+        onNext={() => data?.nextCursor && pages.next(data.nextCursor)}
+      />
+    </section>
+  );
+}

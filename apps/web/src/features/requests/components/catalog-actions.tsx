@@ -1,0 +1,33 @@
+import type { FileMetadata } from '@sfe/contract';
+import { useState } from 'react';
+import { useAccessRequests } from '../api/requests.ts';
+import { PasswordDialog } from './password-dialog.tsx';
+import { RequestAccessDialog } from './request-access-dialog.tsx';
+
+const CAN_REQUEST = new Set(['none', 'denied', 'revoked', 'expired']);
+
+/** What a consultant can do with one catalog file, given the state of their access. */
+export function CatalogActions({ file }: { file: FileMetadata }) {
+  const [open, setOpen] = useState<'request' | 'download' | null>(null);
+  const access = file.myAccess ?? 'none';
+  // One shared query (same key for every row) maps approved files to their grant.
+  const approved = useAccessRequests({ status: 'approved', limit: 200 });
+  const grant = access === 'approved' ? approved.data?.items.find((r) => r.fileId === file.id) : undefined;
+  return (
+    <>
+      {CAN_REQUEST.has(access) ? (
+        <button type="button" className="button-small" onClick={() => setOpen('request')} aria-label={`Request access to ${file.filename}`}>
+          Request access
+        </button>
+      ) : null}
+      {access === 'pending' ? <span className="muted">Waiting for approval</span> : null}
+      {grant ? (
+        <button type="button" className="button-small button-primary" onClick={() => setOpen('download')} aria-label={`Download ${file.filename}`}>
+          Download
+        </button>
+      ) : null}
+      {open === 'request' ? <RequestAccessDialog fileId={file.id} filename={file.filename} onClose={() => setOpen(null)} /> : null}
+      {open === 'download' && grant ? <PasswordDialog requestId={grant.id} filename={file.filename} onClose={() => setOpen(null)} /> : null}
+    </>
+  );
+}

@@ -1,0 +1,59 @@
+import { ErrorAlert } from '../../../components/ui/error-alert.tsx';
+import { Spinner } from '../../../components/ui/spinner.tsx';
+import { StatusBadge } from '../../../components/ui/status-badge.tsx';
+import { formatDate, formatDateTime } from '../../../lib/format.ts';
+import { useAccessRequests } from '../api/requests.ts';
+import { downloadsLeft } from './downloads-left.ts';
+import { OwnerRequestActions } from './owner-request-actions.tsx';
+
+/** Who has (or asked for) access to one file: the per-file view for its owner. */
+export function FileAccessList({ fileId }: { fileId: string }) {
+  const query = useAccessRequests({ fileId, limit: 200 });
+  const items = query.data?.items ?? [];
+  return (
+    <section className="card" aria-labelledby="access-title">
+      <h2 id="access-title">Who has access</h2>
+      {query.isPending ? <Spinner label="Loading…" /> : null}
+      <ErrorAlert error={query.error} />
+      {query.data && items.length === 0 ? <p>Nobody has asked for this file yet.</p> : null}
+      {items.length > 0 ? (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Consultant</th>
+                <th scope="col">Status</th>
+                <th scope="col">Since</th>
+                <th scope="col">Expires</th>
+                <th scope="col">Downloads used / left</th>
+                <th scope="col">Key fingerprint</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((request) => (
+                <tr key={request.id}>
+                  <td data-label="Consultant">{request.consultantName}</td>
+                  <td data-label="Status">
+                    <StatusBadge status={request.status} />
+                  </td>
+                  <td data-label="Since">{formatDateTime(request.processedAt ?? request.createdAt)}</td>
+                  <td data-label="Expires">{formatDate(request.expiresAt)}</td>
+                  <td data-label="Downloads">
+                    {request.downloadCount} / {downloadsLeft(request)}
+                  </td>
+                  <td data-label="Key fingerprint">
+                    <code className="wrap">{request.consultantKeyFingerprint ?? '—'}</code>
+                  </td>
+                  <td data-label="Actions" className="actions">
+                    <OwnerRequestActions request={request} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </section>
+  );
+}

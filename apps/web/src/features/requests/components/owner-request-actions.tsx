@@ -1,0 +1,34 @@
+import type { AccessRequest } from '@sfe/contract';
+import { useState } from 'react';
+import { ApproveDialog, DenyDialog, RevokeDialog } from './decision-dialogs.tsx';
+
+type Open = 'approve' | 'deny' | 'revoke' | null;
+
+/** Approve / Deny on a pending request, Revoke on an approved grant. */
+export function OwnerRequestActions({ request }: { request: AccessRequest }) {
+  const [open, setOpen] = useState<Open>(null);
+  const close = () => setOpen(null);
+  const who = `${request.consultantName} for ${request.filename}`;
+  return (
+    <>
+      {request.status === 'pending' ? (
+        <>
+          <button type="button" className="button-small button-primary" onClick={() => setOpen('approve')} aria-label={`Approve ${who}`}>
+            Approve
+          </button>
+          <button type="button" className="button-small" onClick={() => setOpen('deny')} aria-label={`Deny ${who}`}>
+            Deny
+          </button>
+        </>
+      ) : null}
+      {request.status === 'approved' ? (
+        <button type="button" className="button-small button-danger" onClick={() => setOpen('revoke')} aria-label={`Revoke ${who}`}>
+          Revoke
+        </button>
+      ) : null}
+      {open === 'approve' ? <ApproveDialog request={request} onClose={close} /> : null}
+      {open === 'deny' ? <DenyDialog request={request} onClose={close} /> : null}
+      {open === 'revoke' ? <RevokeDialog request={request} onClose={close} /> : null}
+    </>
+  );
+}

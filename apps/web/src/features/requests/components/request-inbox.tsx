@@ -1,0 +1,96 @@
+import type { AccessStatus } from '@sfe/contract';
+import { useId, useState } from 'react';
+import { ErrorAlert } from '../../../components/ui/error-alert.tsx';
+import { Pager } from '../../../components/ui/pager.tsx';
+import { Spinner } from '../../../components/ui/spinner.tsx';
+import { StatusBadge } from '../../../components/ui/status-badge.tsx';
+import { formatDate, formatDateTime } from '../../../lib/format.ts';
+import { useCursorPages } from '../../../lib/use-cursor-pages.ts';
+import { useAccessRequests } from '../api/requests.ts';
+import { downloadsLeft } from './downloads-left.ts';
+import { OwnerRequestActions } from './owner-request-actions.tsx';
+
+const FILTERS: { value: AccessStatus | 'all'; label: string }[] = [
+  { value: 'pending', label: 'Pending' },
+  { value: 'approved', label: 'Approved' },
+  { value: 'denied', label: 'Denied' },
+  { value: 'revoked', label: 'Revoked' },
+  { value: 'expired', label: 'Expired' },
+  { value: 'all', label: 'All' },
+];
+
+/** The organization's inbox of requests on its files. */
+export function RequestInbox() {
+  const filterId = useId();
+  const [filter, setFilter] = useState<AccessStatus | 'all'>('pending');
+  const pages = useCursorPages(filter);
+  const query = useAccessRequests({
+    limit: 50,
+    ...(filter === 'all' ? {} : { status: filter }),
+    ...(pages.cursor ? { cursor: pages.cursor } : {}),
+  });
+  const data = query.data;
+  return (
+    <section className="card" aria-labelledby="inbox-title">
+      <h2 id="inbox-title">Access requests</h2>
+      <div className="field inline">
+        <label htmlFor={filterId}>Show</label>
+        <select id={filterId} value={filter} onChange={(e) => setFilter(FILTERS.find((f) => f.value === e.target.value)?.value ?? 'pending')}>
+          {FILTERS.map((f) => (
+            <option key={f.value} value={f.value}>
+              {f.label}
+            </option>
+          ))}
+        </select>
+      </div>
+      {query.isPending ? <Spinner label="Loading requests…" /> : null}
+      <ErrorAlert error={query.error} />
+      {data && data.items.length === 0 ? <p>No {filter === 'all' ? '' : `${filter} `}requests.</p> : null}
+      {data && data.items.length > 0 ? (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">File</th>
+                <th scope="col">Consultant</th>
+                <th scope="col">Reason</th>
+                <th scope="col">Requested</th>
+                <th scope="col">Status</th>
+                <th scope="col">Expires</th>
+                <th scope="col">Downloads left</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.items.map((request) => (
+                <tr key={request.id} data-request={`${request.consultantName}:${request.filename}`}>
+                  <td data-label="File">{request.filename}</td>
+                  <td data-label="Consultant">{request.consultantName}</td>
+                  <td data-label="Reason" className="reason">
+                    {request.reason}
+                  </td>
+                  <td data-label="Requested">{formatDateTime(request.createdAt)}</td>
+                  <td data-label="Status">
+                    <StatusBadge status={request.status} />
+                  </td>
+                  <td data-label="Expires">{formatDate(request.expiresAt)}</td>
+                  <td data-label="Downloads left">{downloadsLeft(request)}</td>
+                  <td data-label="Actions" className="actions">
+                    <OwnerRequestActions request={request} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      <Pager
+        page={pages.page}
+        hasPrevious={pages.hasPrevious}
+        hasNext={Boolean(data?.nextCursor)}
+        onPrevious={pages.previous}
+        onNext={() => data?.nextCursor && pages.next(data.nextCursor)}
+      />
+    </section>
+  );
+}

@@ -1,0 +1,7 @@
+// Roots of the query keys, shared so one feature's mutation can invalidate what
+// another feature shows (a download changes "downloads left" and key use count).
+export const queryRoots = {
+  files: ['files'],
+  accessRequests: ['access-requests'],
+  keys: ['keys'],
+} as const;

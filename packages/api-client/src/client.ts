@@ -1,0 +1,102 @@
+import type {
+  AccessRequest,
+  AccessRequestList,
+  ApproveBody,
+  ChangePasswordBody,
+  CreateAccessRequestBody,
+  DenyBody,
+  FileList,
+  FileMetadata,
+  ListAccessRequestsQuery,
+  ListFilesQuery,
+  LoginBody,
+  MyKeysResponse,
+  PublicKeyResponse,
+  RegisterBody,
+  RotateKeysBody,
+  RotateKeysResponse,
+  TokenResponse,
+  UploadFields,
+  UserResponse,
+} from '@sfe/contract';
+import { toDownloadResponse, type DownloadResponse } from './download.ts';
+import { createTransport, segment, type ApiClientOptions } from './http.ts';
+import { uploadFile, type UploadOptions } from './upload.ts';
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+/** One function per route of API.md; every type comes from @sfe/contract. */
+export function createApiClient(options: ApiClientOptions) {
+  const t = createTransport(options);
+
+  const auth = {
+    register: (body: RegisterBody, o: RequestOptions = {}) =>
+      t.json<UserResponse>({ method: 'POST', path: '/auth/register', json: body, auth: false, signal: o.signal }),
+    login: (body: LoginBody, o: RequestOptions = {}) =>
+      t.json<TokenResponse>({ method: 'POST', path: '/auth/login', json: body, auth: false, signal: o.signal }),
+    refresh: (refreshToken: string, o: RequestOptions = {}) =>
+      t.json<TokenResponse>({ method: 'POST', path: '/auth/refresh', json: { refreshToken }, auth: false, signal: o.signal }),
+    logout: (refreshToken: string, o: RequestOptions = {}) =>
+      t.empty({ method: 'POST', path: '/auth/logout', json: { refreshToken }, auth: false, signal: o.signal }),
+    me: (o: RequestOptions = {}) => t.json<UserResponse>({ method: 'GET', path: '/auth/me', signal: o.signal }),
+  };
+
+  const users = {
+    keys: (o: RequestOptions = {}) => t.json<MyKeysResponse>({ method: 'GET', path: '/users/me/keys', signal: o.signal }),
+    rotateKeys: (body: RotateKeysBody, o: RequestOptions = {}) =>
+      t.json<RotateKeysResponse>({ method: 'POST', path: '/users/me/keys/rotate', json: body, signal: o.signal }),
+    changePassword: (body: ChangePasswordBody, o: RequestOptions = {}) =>
+      t.empty({ method: 'POST', path: '/users/me/password', json: body, signal: o.signal }),
+    publicKey: (userId: string, o: RequestOptions = {}) =>
+      t.json<PublicKeyResponse>({ method: 'GET', path: `/users/${segment(userId)}/public-key`, signal: o.signal }),
+  };
+
+  const files = {
+    list: (query: ListFilesQuery = {}, o: RequestOptions = {}) =>
+      t.json<FileList>({ method: 'GET', path: '/files', query: { ...query }, signal: o.signal }),
+    get: (id: string, o: RequestOptions = {}) =>
+      t.json<FileMetadata>({ method: 'GET', path: `/files/${segment(id)}`, signal: o.signal }),
+    delete: (id: string, o: RequestOptions = {}) =>
+      t.empty({ method: 'DELETE', path: `/files/${segment(id)}`, signal: o.signal }),
+    upload: (file: Blob, fields: UploadFields = {}, o: UploadOptions = {}) => uploadFile(t, file, fields, o),
+    /** Owner download. The body is unread: pass it to `saveDownload`, `collectBlob` or `pipeToWritable`. */
+    download: async (id: string, o: RequestOptions & { range?: { start: number; end?: number } } = {}) => {
+      const headers: Record<string, string> = {};
+      if (o.range) headers.range = `bytes=${o.range.start}-${o.range.end ?? ''}`;
+      const response = await t.send({ method: 'GET', path: `/files/${segment(id)}/content`, headers, signal: o.signal });
+      return toDownloadResponse(response, 'download.bin');
+    },
+  };
+
+  const accessRequests = {
+    list: (query: ListAccessRequestsQuery = {}, o: RequestOptions = {}) =>
+      t.json<AccessRequestList>({ method: 'GET', path: '/access-requests', query: { ...query }, signal: o.signal }),
+    create: (fileId: string, body: CreateAccessRequestBody, o: RequestOptions = {}) =>
+      t.json<AccessRequest>({ method: 'POST', path: `/files/${segment(fileId)}/access-requests`, json: body, signal: o.signal }),
+    approve: (id: string, body: ApproveBody = {}, o: RequestOptions = {}) =>
+      t.json<AccessRequest>({ method: 'POST', path: `/access-requests/${segment(id)}/approve`, json: body, signal: o.signal }),
+    deny: (id: string, body: DenyBody = {}, o: RequestOptions = {}) =>
+      t.json<AccessRequest>({ method: 'POST', path: `/access-requests/${segment(id)}/deny`, json: body, signal: o.signal }),
+    revoke: (id: string, o: RequestOptions = {}) =>
+      t.json<AccessRequest>({ method: 'POST', path: `/access-requests/${segment(id)}/revoke`, json: {}, signal: o.signal }),
+    /**
+     * Consultant download. The password travels once, in this request's JSON body,
+     * never in a URL; the client keeps no copy of it.
+     */
+    download: async (id: string, password: string, o: RequestOptions = {}): Promise<DownloadResponse> => {
+      const response = await t.send({
+        method: 'POST',
+        path: `/access-requests/${segment(id)}/download`,
+        json: { password },
+        signal: o.signal,
+      });
+      return toDownloadResponse(response, 'download.bin');
+    },
+  };
+
+  return { auth, users, files, accessRequests };
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;
