@@ -35,7 +35,9 @@ async function main() {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   const address = await app.listen({ host: config.host, port: config.port });
-  app.log.info(`SFE is listening on ${address} (open it in a browser; API docs at ${address}/api/docs)`);
+  app.log.info({ address }, 'SFE is listening');
+  // One plain line for the person who typed the start command (the log itself is JSON).
+  process.stderr.write(`\nSFE is ready: open ${address} in a browser (API docs: ${address}/api/docs)\n\n`);
 }
 
 main().catch((error: unknown) => {
