@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -48,6 +47,9 @@ export const DEFAULT_WEB_DIST = path.resolve(here, '../../web/dist');
 const REDACT = [
   'req.headers.authorization',
   'req.headers.cookie',
+  // Plugins log request headers under their own keys (multipart: busboyOptions.headers).
+  '*.headers.authorization',
+  '*.headers.cookie',
   '*.password',
   '*.currentPassword',
   '*.newPassword',
@@ -123,7 +125,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     log: app.log,
     onRecord: (event) => metrics.cryptoOperations.inc({ operation: event.operation, success: String(event.success) }),
   });
-  const kdfLimiter = createLimiter(Math.max(1, availableParallelism()));
+  const kdfLimiter = createLimiter(config.kdfConcurrency);
   const onKeyStoreUnavailable = () => metrics.keyStoreErrors.inc();
   const refreshTokens = createRefreshTokensRepository(prisma);
   const accessRequestsRepository = createAccessRequestsRepository(prisma);

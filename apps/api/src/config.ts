@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 
@@ -26,6 +27,11 @@ export interface Config {
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
   readonly keyStoreTimeoutMs: number;
+  /**
+   * How many scrypt/PBKDF2/RSA-keygen jobs run at once. Default: one fewer than the
+   * cores, so a burst of logins never takes every core from streaming transfers.
+   */
+  readonly kdfConcurrency: number;
   /** Work factors. Only tests lower them (via buildApp), never the environment. */
   readonly kdf: { readonly pbkdf2Iterations: number; readonly scrypt: { N: number; r: number; p: number } };
   /** Notes for the operator, logged once at start (e.g. generated development secrets). */
@@ -151,6 +157,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 300, 365 * 86_400),
     keyStoreTimeoutMs: int(env, 'KEY_STORE_TIMEOUT_MS', 3000, 100, 120_000),
+    kdfConcurrency: int(env, 'KDF_CONCURRENCY', Math.max(1, availableParallelism() - 1), 1, 256),
     kdf: { pbkdf2Iterations: 600_000, scrypt: { N: 2 ** 17, r: 8, p: 1 } },
     warnings,
   };

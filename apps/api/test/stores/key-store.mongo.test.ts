@@ -2,12 +2,8 @@ import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  KeyStoreUnavailableError,
-  openKeyStore,
-  openMongoKeyStore,
-  type KeyStore,
-} from '../../src/stores/keystore/index.ts';
+import { KeyStoreUnavailableError, openKeyStore, type KeyStore } from '../../src/stores/keystore/index.ts';
+import { openMongoKeyStore } from '../../src/stores/keystore/mongo-key-store.ts';
 import { startJongodb, withDatabase, type Jongodb } from '../helpers/jongodb.ts';
 import { keyStoreContract, newRecord } from './key-store.contract.ts';
 

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import { openEmbeddedKeyStore } from './embedded-key-store.ts';
 import type { KeyStore } from './key-store.ts';
-import { openMongoKeyStore } from './mongo-key-store.ts';
 
 export * from './key-store.ts';
 export { openEmbeddedKeyStore } from './embedded-key-store.ts';
-export { openMongoKeyStore, type MongoKeyStoreOptions } from './mongo-key-store.ts';
+export type { MongoKeyStoreOptions } from './mongo-key-store.ts';
 
 export interface KeyStoreConfig {
   /** Selects the MongoDB backend when set; otherwise the embedded file is used. */
@@ -16,8 +15,10 @@ export interface KeyStoreConfig {
 
 export const EMBEDDED_KEY_STORE_FILE = 'keystore.db';
 
-export function openKeyStore(config: KeyStoreConfig): Promise<KeyStore> {
+export async function openKeyStore(config: KeyStoreConfig): Promise<KeyStore> {
   if (config.mongodbUri !== undefined && config.mongodbUri !== '') {
+    // Loaded only when selected: the driver costs ~20 MiB of memory the embedded store never needs.
+    const { openMongoKeyStore } = await import('./mongo-key-store.ts');
     return openMongoKeyStore(
       config.mongodbUri,
       config.serverSelectionTimeoutMS === undefined ? {} : { serverSelectionTimeoutMS: config.serverSelectionTimeoutMS },
