@@ -65,6 +65,30 @@ export function createAuditRepository(prisma: PrismaClient) {
       }
     },
 
+    /**
+     * Walks the chain in order and recomputes every link. Returns the first record whose
+     * stored hash or back-link does not match (edited, deleted or reordered history).
+     */
+    async verifyChain(batchSize = 1000): Promise<{ ok: boolean; checked: number; firstBrokenId: string | null }> {
+      let expectedPrev = GENESIS_HASH;
+      let checked = 0;
+      let afterSeq = 0;
+      for (;;) {
+        const batch = await prisma.cryptoLog.findMany({ where: { seq: { gt: afterSeq } }, orderBy: { seq: 'asc' }, take: batchSize });
+        for (const record of batch) {
+          const { seq: _seq, hash, ...fields } = record;
+          if (record.prevHash !== expectedPrev || auditRecordHash(fields) !== hash) {
+            return { ok: false, checked, firstBrokenId: record.id };
+          }
+          expectedPrev = hash;
+          checked++;
+        }
+        const last = batch.at(-1);
+        if (!last || batch.length < batchSize) return { ok: true, checked, firstBrokenId: null };
+        afterSeq = last.seq;
+      }
+    },
+
     async count(where: { operation?: string; userId?: string } = {}): Promise<number> {
       return prisma.cryptoLog.count({ where });
     },
