@@ -117,18 +117,17 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!ok) {
         deps.onFailedLogin?.();
         await audit.record({ operation: 'login_failed', success: false, userId: user.id, ipAddress: ip, details: { reason: 'wrong_password' } });
+        // The failure that reaches the threshold is answered like any other; the lock
+        // applies to the attempts after it ("after 10 failures ... locked", API.md).
         const lock = await users.registerFailedLogin(user.id, now, LOCKOUT_POLICY);
-        if (lock.lockedUntil) {
-          if (lock.newlyLocked) {
-            await audit.record({
-              operation: 'account_locked',
-              success: true,
-              userId: user.id,
-              ipAddress: ip,
-              details: { until: lock.lockedUntil.toISOString(), failures: LOCKOUT_POLICY.threshold },
-            });
-          }
-          throw lockedError(lock.lockedUntil, now);
+        if (lock.newlyLocked && lock.lockedUntil) {
+          await audit.record({
+            operation: 'account_locked',
+            success: true,
+            userId: user.id,
+            ipAddress: ip,
+            details: { until: lock.lockedUntil.toISOString(), failures: LOCKOUT_POLICY.threshold },
+          });
         }
         throw new AppError(401, 'INVALID_CREDENTIALS', 'Invalid username or password.');
       }
