@@ -11,6 +11,9 @@ import { toUserDto } from '../users/users.presenter.ts';
 import type { RefreshTokensRepository } from './refresh-tokens.repository.ts';
 import { withKeyStore } from '../users/key-store-errors.ts';
 
+/** A new account: the API registers organizations and consultants; the operator CLI creates admins. */
+export type NewAccount = Omit<RegisterBody, 'role'> & { role: Role };
+
 export const LOCKOUT_POLICY = { threshold: 10, windowMs: 15 * 60_000, lockMs: 15 * 60_000 } as const;
 
 export interface AccessTokenClaims {
@@ -57,7 +60,7 @@ export function createAuthService(deps: AuthServiceDeps) {
   }
 
   return {
-    async register(input: RegisterBody, ip: string): Promise<User> {
+    async register(input: NewAccount, ip: string): Promise<User> {
       if (await users.findByUsername(input.username)) throw conflict('That username is taken.');
       const keySize: KeySize = input.keySize ?? 2048;
       const userId = randomUUID();

@@ -1,0 +1,133 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createKekRing, parseKek } from '@sfe/crypto';
+import type { Config } from './config.ts';
+import { createPrismaClient } from './db/client.ts';
+import { migrateDeploy } from './db/schema-engine.ts';
+import { createLimiter } from './lib/limiter.ts';
+import { createAccessRequestsRepository } from './modules/access-requests/access-requests.repository.ts';
+import { createAccessRequestsService } from './modules/access-requests/access-requests.service.ts';
+import { createAuditRepository } from './modules/audit/audit.repository.ts';
+import { createAuditService, type ErrorLogger } from './modules/audit/audit.service.ts';
+import type { AuditEvent } from './modules/audit/audit.operations.ts';
+import { createAuthService, type AccessTokenClaims } from './modules/auth/auth.service.ts';
+import { createRefreshTokensRepository } from './modules/auth/refresh-tokens.repository.ts';
+import { createFilesRepository } from './modules/files/files.repository.ts';
+import { createFilesService } from './modules/files/files.service.ts';
+import { createHealthRepository } from './modules/health/health.repository.ts';
+import { createKeyRotationRepository } from './modules/users/key-rotation.repository.ts';
+import { createUsersRepository } from './modules/users/users.repository.ts';
+import { createUsersService } from './modules/users/users.service.ts';
+import { createFsBlobStore } from './stores/blobstore/index.ts';
+import { openKeyStore } from './stores/keystore/index.ts';
+import { createDbRateLimitStore } from './stores/rate-limit-store.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const MIGRATIONS_DIR = path.resolve(here, '../../../prisma/migrations');
+
+export interface ContainerHooks {
+  log: ErrorLogger;
+  /** Bound late: the API's JWT plugin signs; other callers (the CLI) never issue tokens. */
+  signAccessToken?: (claims: AccessTokenClaims) => string;
+  onAudit?: (event: AuditEvent) => void;
+  onKeyStoreUnavailable?: () => void;
+  onFailedLogin?: () => void;
+}
+
+/**
+ * The composition root: storage, the KEK ring, repositories and services, wired once
+ * for the API and the operator CLI alike. Applies pending migrations first (the
+ * schema engine needs the SQLite file before the client opens it).
+ */
+export async function createContainer(config: Config, hooks: ContainerHooks) {
+  await migrateDeploy({ databaseUrl: config.databaseUrl, migrationsDir: MIGRATIONS_DIR });
+  const prisma = createPrismaClient(config.databaseUrl);
+  const keyStore = await openKeyStore({
+    ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
+    dataDir: config.dataDir,
+    serverSelectionTimeoutMS: config.keyStoreTimeoutMs,
+  });
+  const blobStore = await createFsBlobStore(path.join(config.dataDir, 'blobs'));
+  const ring = createKekRing(parseKek(config.masterKey), config.masterKeyPrevious.map(parseKek));
+  const kekRing = () => ring;
+
+  const repositories = {
+    users: createUsersRepository(prisma),
+    refreshTokens: createRefreshTokensRepository(prisma),
+    accessRequests: createAccessRequestsRepository(prisma),
+    files: createFilesRepository(prisma),
+    keyRotation: createKeyRotationRepository(prisma),
+    audit: createAuditRepository(prisma),
+    health: createHealthRepository(prisma),
+  };
+  const audit = createAuditService({
+    auditRepository: repositories.audit,
+    log: hooks.log,
+    ...(hooks.onAudit ? { onRecord: hooks.onAudit } : {}),
+  });
+  const kdfLimiter = createLimiter(config.kdfConcurrency);
+  const onKeyStoreUnavailable = hooks.onKeyStoreUnavailable ?? (() => undefined);
+
+  const auth = createAuthService({
+    users: repositories.users,
+    refreshTokens: repositories.refreshTokens,
+    keyStore,
+    audit,
+    kdfLimiter,
+    signAccessToken: (claims) => {
+      if (!hooks.signAccessToken) throw new Error('access tokens are issued by the API only');
+      return hooks.signAccessToken(claims);
+    },
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    kdf: config.kdf,
+    ...(hooks.onFailedLogin ? { onFailedLogin: hooks.onFailedLogin } : {}),
+  });
+  const users = createUsersService({
+    users: repositories.users,
+    keyRotation: repositories.keyRotation,
+    accessRequests: repositories.accessRequests,
+    refreshTokens: repositories.refreshTokens,
+    keyStore,
+    audit,
+    kdfLimiter,
+    kdf: config.kdf,
+    onKeyStoreUnavailable,
+  });
+  const files = createFilesService({
+    files: repositories.files,
+    accessRequests: repositories.accessRequests,
+    blobStore,
+    kekRing,
+    audit,
+    maxUploadBytes: config.maxUploadBytes,
+    allowLegacyCiphers: config.allowLegacyCiphers,
+  });
+  const requests = createAccessRequestsService({
+    requests: repositories.accessRequests,
+    users: repositories.users,
+    files,
+    keyStore,
+    kekRing,
+    audit,
+    kdfLimiter,
+    onKeyStoreUnavailable,
+  });
+
+  return {
+    config,
+    keyStore,
+    blobStore,
+    repositories,
+    services: { auth, users, files, requests, audit },
+    rateLimitStore: createDbRateLimitStore(prisma),
+    health: { database: repositories.health.ping, keyStore: () => keyStore.ping() },
+    /** Start-up cleanup after a crash mid-upload: partial blobs and blobs no row references. */
+    sweepBlobs: (olderThan: Date) => blobStore.sweep((key) => repositories.files.isBlobReferenced(key), olderThan),
+    async close() {
+      await prisma.$disconnect();
+      await keyStore.close();
+    },
+  };
+}
+export type Container = Awaited<ReturnType<typeof createContainer>>;
