@@ -79,8 +79,14 @@ export async function register(
   return { id: response.json().user.id, username, password };
 }
 
-export async function login(app: FastifyInstance, username: string, password: string): Promise<Session> {
-  const response = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password } });
+/** Signs in; `remoteAddress` lets a suite spread logins over client IPs (the rate limit is per IP). */
+export async function login(app: FastifyInstance, username: string, password: string, remoteAddress?: string): Promise<Session> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { username, password },
+    ...(remoteAddress ? { remoteAddress } : {}),
+  });
   if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`);
   const body = response.json();
   return {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
-import type { AccessRequest, FileMetadata, TokenResponse, User } from '@sfe/contract';
-import { uniqueName, type Session } from './app.ts';
+import type { AccessRequest, FileMetadata, User } from '@sfe/contract';
+import { login, uniqueName, type Session } from './app.ts';
 
 /**
  * Route-test fixtures on top of app.ts. Every register/login/refresh call comes from
@@ -51,18 +51,8 @@ export function refreshRaw(app: FastifyInstance, refreshToken: string, ip = fres
   return app.inject({ method: 'POST', url: '/api/v1/auth/refresh', remoteAddress: ip, payload: { refreshToken } });
 }
 
-export async function loginAs(app: FastifyInstance, username: string, password: string): Promise<Session> {
-  const response = await loginRaw(app, username, password);
-  if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`);
-  const body = response.json<TokenResponse>();
-  return {
-    id: body.user.id,
-    username,
-    password,
-    accessToken: body.accessToken,
-    refreshToken: body.refreshToken,
-    headers: bearer(body.accessToken),
-  };
+export function loginAs(app: FastifyInstance, username: string, password: string): Promise<Session> {
+  return login(app, username, password, freshIp());
 }
 
 /** Registers and signs in a new user; each call is a new account. */

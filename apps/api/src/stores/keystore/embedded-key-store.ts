@@ -9,7 +9,7 @@ import {
   type NewPrivateKeyRecord,
   type PrivateKeyRecord,
 } from './key-store.ts';
-import { assertFingerprint, assertNewRecord, assertUserId, toRecord, toStoredKeyFields } from './records.ts';
+import { assertFingerprint, assertNewRecord, assertUserId, toRecord, toStoredKeyFields, type StoredFields } from './records.ts';
 
 // The embedded backend: its own SQLite file (not the app database, not Prisma),
 // so the "two separate stores" property of the design holds without MongoDB.
@@ -37,20 +37,8 @@ CREATE TABLE IF NOT EXISTS private_keys (
 const KEY_FIELDS = `encrypted_private_key = @encrypted_private_key, salt = @salt, nonce = @nonce,
   cipher = @cipher, kdf = @kdf, iterations = @iterations, algorithm = @algorithm, fingerprint = @fingerprint`;
 
-interface Row {
-  user_id: string;
-  encrypted_private_key: Buffer;
-  salt: Buffer;
-  nonce: Buffer;
-  cipher: string;
-  kdf: string;
-  iterations: number;
-  algorithm: string;
-  fingerprint: string;
-  created_at: number;
-  last_accessed: number | null;
-  access_count: number;
-}
+/** SQLite keeps the timestamps as epoch milliseconds. */
+type Row = Omit<StoredFields, 'created_at' | 'last_accessed'> & { created_at: number; last_accessed: number | null };
 
 type KeyParams = Omit<Row, 'created_at' | 'last_accessed' | 'access_count'>;
 
