@@ -17,6 +17,8 @@ function stackFor(state: PagesState, key: string): Stack {
  * A new `resetKey` (say, a new search) starts again at page 1 in the same render,
  * so a cursor from another query is never sent.
  */
+export type CursorPages = ReturnType<typeof useCursorPages>;
+
 export function useCursorPages(resetKey: string) {
   const [state, setState] = useState<PagesState>({ key: resetKey, stack: FIRST_PAGE });
   const stack = stackFor(state, resetKey);

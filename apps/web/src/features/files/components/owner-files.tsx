@@ -57,13 +57,7 @@ export function OwnerFiles() {
           </table>
         </div>
       ) : null}
-      <Pager
-        page={pages.page}
-        hasPrevious={pages.hasPrevious}
-        hasNext={Boolean(data?.nextCursor)}
-        onPrevious={pages.previous}
-        onNext={() => data?.nextCursor && pages.next(data.nextCursor)}
-      />
+      <Pager pages={pages} nextCursor={data?.nextCursor} />
     </section>
   );
 }

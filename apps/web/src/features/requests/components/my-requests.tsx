@@ -64,13 +64,7 @@ export function MyRequests() {
           </table>
         </div>
       ) : null}
-      <Pager
-        page={pages.page}
-        hasPrevious={pages.hasPrevious}
-        hasNext={Boolean(data?.nextCursor)}
-        onPrevious={pages.previous}
-        onNext={() => data?.nextCursor && pages.next(data.nextCursor)}
-      />
+      <Pager pages={pages} nextCursor={data?.nextCursor} />
       {downloading ? <PasswordDialog requestId={downloading.id} filename={downloading.filename} onClose={() => setDownloading(null)} /> : null}
     </section>
   );
