@@ -27,6 +27,9 @@ describe('audit trail', () => {
     await t.app.inject({ method: 'POST', url: '/api/v1/users/me/keys/rotate', headers: con.headers, payload: { password } });
     await t.app.inject({ method: 'POST', url: `/api/v1/access-requests/${second.id}/revoke`, headers: org.headers });
     await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: org.username, password: 'not the password' } });
+    for (let i = 0; i < 10; i++) {
+      await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: con.username, password: `wrong ${i}` } });
+    }
     await t.app.inject({ method: 'DELETE', url: `/api/v1/files/${file.id}`, headers: org.headers });
     // Last: it ends the organization's access token.
     await t.app.inject({ method: 'POST', url: '/api/v1/users/me/password', headers: org.headers, payload: { currentPassword: org.password, newPassword: 'a brand new password' } });
@@ -54,6 +57,7 @@ describe('audit trail', () => {
       'keypair_rotated:true',
       'access_revoked:true',
       'login_failed:false',
+      'account_locked:true',
       'password_changed:true',
       'file_deleted:true',
     ]) {
