@@ -1,8 +1,7 @@
 import type { FileMetadata } from '@sfe/contract';
 import type { ReactNode } from 'react';
-import { ErrorAlert } from '../../../components/ui/error-alert.tsx';
+import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { Pager } from '../../../components/ui/pager.tsx';
-import { Spinner } from '../../../components/ui/spinner.tsx';
 import { StatusBadge } from '../../../components/ui/status-badge.tsx';
 import { formatBytes, formatDate } from '../../../lib/format.ts';
 import { FileSearch } from './file-search.tsx';
@@ -19,9 +18,7 @@ export function Catalog({ renderActions }: { renderActions: (file: FileMetadata)
     <section className="card" aria-labelledby="catalog-title">
       <h2 id="catalog-title">Available files</h2>
       <FileSearch onSearch={onSearch} />
-      {query.isPending ? <Spinner label="Loading files…" /> : null}
-      <ErrorAlert error={query.error} />
-      {data && data.items.length === 0 ? <p>No files match.</p> : null}
+      <ListStatus query={query} loading="Loading files…" empty={data && data.items.length === 0 ? 'No files match.' : null} />
       {data && data.items.length > 0 ? (
         <div className="table-wrap">
           <table>

@@ -1,8 +1,7 @@
 import { Link } from 'react-router';
 import { CopyButton } from '../../../components/ui/copy-button.tsx';
-import { ErrorAlert } from '../../../components/ui/error-alert.tsx';
+import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { Pager } from '../../../components/ui/pager.tsx';
-import { Spinner } from '../../../components/ui/spinner.tsx';
 import { formatBytes, formatDateTime, shortHash } from '../../../lib/format.ts';
 import { paths } from '../../../lib/paths.ts';
 import { DeleteFileButton, DownloadOwnFileButton } from './file-actions.tsx';
@@ -17,9 +16,7 @@ export function OwnerFiles() {
     <section className="card" aria-labelledby="my-files-title">
       <h2 id="my-files-title">Uploaded files</h2>
       <FileSearch onSearch={onSearch} />
-      {query.isPending ? <Spinner label="Loading files…" /> : null}
-      <ErrorAlert error={query.error} />
-      {data && data.items.length === 0 ? <p>No files yet.</p> : null}
+      <ListStatus query={query} loading="Loading files…" empty={data && data.items.length === 0 ? 'No files yet.' : null} />
       {data && data.items.length > 0 ? (
         <div className="table-wrap">
           <table>

@@ -1,5 +1,4 @@
-import { ErrorAlert } from '../../../components/ui/error-alert.tsx';
-import { Spinner } from '../../../components/ui/spinner.tsx';
+import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { StatusBadge } from '../../../components/ui/status-badge.tsx';
 import { formatDate, formatDateTime } from '../../../lib/format.ts';
 import { useAccessRequests } from '../api/requests.ts';
@@ -13,9 +12,7 @@ export function FileAccessList({ fileId }: { fileId: string }) {
   return (
     <section className="card" aria-labelledby="access-title">
       <h2 id="access-title">Who has access</h2>
-      {query.isPending ? <Spinner label="Loading…" /> : null}
-      <ErrorAlert error={query.error} />
-      {query.data && items.length === 0 ? <p>Nobody has asked for this file yet.</p> : null}
+      <ListStatus query={query} loading="Loading…" empty={query.data && items.length === 0 ? 'Nobody has asked for this file yet.' : null} />
       {items.length > 0 ? (
         <div className="table-wrap">
           <table>

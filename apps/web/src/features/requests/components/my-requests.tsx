@@ -1,8 +1,7 @@
 import type { AccessRequest } from '@sfe/contract';
 import { useState } from 'react';
-import { ErrorAlert } from '../../../components/ui/error-alert.tsx';
+import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { Pager } from '../../../components/ui/pager.tsx';
-import { Spinner } from '../../../components/ui/spinner.tsx';
 import { StatusBadge } from '../../../components/ui/status-badge.tsx';
 import { formatDate, formatDateTime } from '../../../lib/format.ts';
 import { useCursorPages } from '../../../lib/use-cursor-pages.ts';
@@ -19,9 +18,7 @@ export function MyRequests() {
   return (
     <section className="card" aria-labelledby="my-requests-title">
       <h2 id="my-requests-title">Requests and grants</h2>
-      {query.isPending ? <Spinner label="Loading requests…" /> : null}
-      <ErrorAlert error={query.error} />
-      {data && data.items.length === 0 ? <p>You have not requested any file yet. Find one in the catalog.</p> : null}
+      <ListStatus query={query} loading="Loading requests…" empty={data && data.items.length === 0 ? 'You have not requested any file yet. Find one in the catalog.' : null} />
       {data && data.items.length > 0 ? (
         <div className="table-wrap">
           <table>

@@ -1,8 +1,7 @@
 import type { AccessStatus } from '@sfe/contract';
 import { useId, useState } from 'react';
-import { ErrorAlert } from '../../../components/ui/error-alert.tsx';
+import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { Pager } from '../../../components/ui/pager.tsx';
-import { Spinner } from '../../../components/ui/spinner.tsx';
 import { StatusBadge } from '../../../components/ui/status-badge.tsx';
 import { formatDate, formatDateTime } from '../../../lib/format.ts';
 import { useCursorPages } from '../../../lib/use-cursor-pages.ts';
@@ -43,9 +42,7 @@ export function RequestInbox() {
           ))}
         </select>
       </div>
-      {query.isPending ? <Spinner label="Loading requests…" /> : null}
-      <ErrorAlert error={query.error} />
-      {data && data.items.length === 0 ? <p>No {filter === 'all' ? '' : `${filter} `}requests.</p> : null}
+      <ListStatus query={query} loading="Loading requests…" empty={data && data.items.length === 0 ? `No ${filter === 'all' ? '' : `${filter} `}requests.` : null} />
       {data && data.items.length > 0 ? (
         <div className="table-wrap">
           <table>
