@@ -22,7 +22,7 @@ function binaryPath(): string {
 }
 
 /** Asks the kernel for a free port; the small race until jongodb binds it is accepted in tests. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -33,8 +33,9 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startJongodb(): Promise<Jongodb> {
-  const port = await freePort();
+/** Starts a server; `port` lets a test bring one up where an app already expects it. */
+export async function startJongodb(options: { port?: number } = {}): Promise<Jongodb> {
+  const port = options.port ?? (await freePort());
   const child = spawn(binaryPath(), ['--host=127.0.0.1', `--port=${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
   const killOnExit = (): void => {
     child.kill('SIGKILL');

@@ -85,10 +85,28 @@ describe('mongodb key store', () => {
     const dead = await startJongodb();
     await dead.stop();
     const uri = withDatabase(dead.uri, 'sfe').replace('mongodb://', 'mongodb://keystore-user:s3cret-pw@');
-    const error: unknown = await openKeyStore({ mongodbUri: uri, dataDir: '/nonexistent' }).catch((e: unknown) => e);
+    const error: unknown = await openMongoKeyStore(uri).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KeyStoreUnavailableError);
     expect(error).toMatchObject({ code: 'KEY_STORE_UNAVAILABLE' });
     expectNoUriIn(error, uri);
+  });
+
+  // The API starts while the store is down: openKeyStore hands back a store that keeps
+  // trying to open, failing each call the same way until the server answers.
+  it('opens a reconnecting store when the server is unreachable at start', { timeout: 10_000 }, async () => {
+    const dead = await startJongodb();
+    await dead.stop();
+    const uri = withDatabase(dead.uri, 'sfe').replace('mongodb://', 'mongodb://keystore-user:s3cret-pw@');
+    const store = await openKeyStore({ mongodbUri: uri, dataDir: '/nonexistent', serverSelectionTimeoutMS: 250 });
+    try {
+      expect(store.kind).toBe('mongodb');
+      const error: unknown = await store.ping().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KeyStoreUnavailableError);
+      expectNoUriIn(error, uri);
+      expect(await store.get('nobody').catch((e: unknown) => e)).toBeInstanceOf(KeyStoreUnavailableError);
+    } finally {
+      await store.close();
+    }
   });
 
   // The 10 s test timeouts are the hang guards: with the driver's defaults (30 s
