@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
@@ -77,6 +78,17 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       directives: { 'img-src': ["'self'", 'data:'], 'connect-src': ["'self'"], 'upgrade-insecure-requests': null },
     },
   });
+  if (config.corsOrigin) {
+    // Only for a SPA served from another origin; the bundled SPA is same-origin. Bearer
+    // tokens, not cookies, so credentials stay off.
+    await app.register(cors, {
+      origin: config.corsOrigin.split(',').map((origin) => origin.trim()),
+      methods: ['GET', 'HEAD', 'POST', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'range'],
+      exposedHeaders: ['content-disposition', 'content-length', 'content-range', 'retry-after'],
+      maxAge: 600,
+    });
+  }
   await app.register(rateLimit, {
     global: false,
     store: container.rateLimitStore,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
+import { buildTestApp } from '../helpers/app.ts';
 
 const KEY = 'a3'.repeat(32);
 const SECRET = 'b'.repeat(16) + 'c'.repeat(16) + 'd'.repeat(8);
@@ -79,5 +80,27 @@ describe('configuration', () => {
     expect(config.masterKeyPrevious).toEqual(['c4'.repeat(32), 'd5'.repeat(32)]);
     expect(config.allowLegacyCiphers).toBe(true);
     expect(config.trustProxy).toBe(true);
+  });
+});
+
+describe('CORS', () => {
+  it('answers preflights only for the configured origins', async () => {
+    const t = await buildTestApp({ env: { CORS_ORIGIN: 'https://files.example.com, https://other.example.com' } });
+    try {
+      const preflight = (origin: string) =>
+        t.app.inject({
+          method: 'OPTIONS',
+          url: '/api/v1/files',
+          headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+        });
+      const allowed = await preflight('https://files.example.com');
+      expect(allowed.statusCode).toBe(204);
+      expect(allowed.headers['access-control-allow-origin']).toBe('https://files.example.com');
+      expect(String(allowed.headers['access-control-allow-headers'])).toContain('authorization');
+      const refused = await preflight('https://evil.example.net');
+      expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await t.cleanup();
+    }
   });
 });
