@@ -34,9 +34,16 @@ export function Dialog({ title, onClose, children, busy = false }: DialogProps) 
     const others = Array.from(document.body.children).filter(
       (el): el is HTMLElement => el instanceof HTMLElement && el !== backdrop.current && !el.inert,
     );
-    for (const el of others) el.inert = true;
+    // aria-hidden as well as inert: not every tool treats inert content as hidden yet.
+    for (const el of others) {
+      el.inert = true;
+      el.setAttribute('aria-hidden', 'true');
+    }
     return () => {
-      for (const el of others) el.inert = false;
+      for (const el of others) {
+        el.inert = false;
+        el.removeAttribute('aria-hidden');
+      }
       opener?.focus();
     };
   }, []);

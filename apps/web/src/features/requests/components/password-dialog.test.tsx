@@ -75,6 +75,9 @@ describe('PasswordDialog', () => {
     await user.tab({ shift: true });
     expect(document.activeElement).toBe(screen.getByRole('button', { name: 'Download' }));
     expect(screen.getByRole('dialog', { name: 'Download report.pdf' }).getAttribute('aria-modal')).toBe('true');
+    // The page behind is out of reach for assistive technology (and role queries) too.
+    expect(screen.queryByRole('button', { name: 'outside' })).toBeNull();
+    expect(screen.getByRole('button', { name: 'outside', hidden: true })).toBeTruthy();
     await user.keyboard('{Escape}');
     expect(onClose).toHaveBeenCalledTimes(1);
   });
