@@ -83,3 +83,22 @@ describe('audit trail', () => {
     expect(await audit.verifyChain(7)).toEqual({ ok: false, checked: 1, firstBrokenId: victim.id });
   });
 });
+
+describe('audit appends under concurrency', () => {
+  it('keeps every one of 80 concurrent records in one unbroken chain', async () => {
+    const t = await buildTestApp();
+    const prisma = createPrismaClient(t.config.databaseUrl);
+    try {
+      const audit = createAuditRepository(prisma);
+      const before = await audit.count();
+      await Promise.all(
+        Array.from({ length: 80 }, (_, i) => audit.append({ operation: 'key_wrapped', success: true, details: { n: i } }, `concurrent-${i}`)),
+      );
+      expect(await audit.count()).toBe(before + 80);
+      expect(await audit.verifyChain()).toMatchObject({ ok: true, checked: before + 80 });
+    } finally {
+      await prisma.$disconnect();
+      await t.cleanup();
+    }
+  });
+});

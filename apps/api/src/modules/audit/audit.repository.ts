@@ -36,33 +36,42 @@ export function auditRecordHash(r: Omit<AuditRecord, 'seq' | 'hash'>): string {
 }
 
 export function createAuditRepository(prisma: PrismaClient) {
-  return {
-    /**
-     * Appends one record to the chain. prev_hash is unique, so two writers racing for
-     * the same predecessor cannot both win: the loser re-reads the tip and retries.
-     * That holds across processes, not just inside this one.
-     */
-    async append(event: AuditEvent, id: string): Promise<void> {
-      for (let attempt = 0; ; attempt++) {
-        const tip = await prisma.cryptoLog.findFirst({ orderBy: { seq: 'desc' }, select: { hash: true } });
-        const base = {
-          id,
-          userId: event.userId ?? null,
-          operation: event.operation,
-          details: JSON.stringify(event.details ?? {}),
-          success: event.success,
-          timestamp: new Date(),
-          ipAddress: event.ipAddress ?? null,
-          prevHash: tip?.hash ?? GENESIS_HASH,
-        };
-        try {
-          await prisma.cryptoLog.create({ data: { ...base, hash: auditRecordHash(base) } });
-          return;
-        } catch (error) {
-          if (attempt < 20 && isUniqueViolation(error)) continue;
-          throw error;
-        }
+  // Appends from this process go one at a time, so they never race each other for
+  // the tip; the unique prev_hash settles races with other processes.
+  let tail: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Appends one record to the chain. prev_hash is unique, so two writers racing for
+   * the same predecessor cannot both win: the loser re-reads the tip and retries.
+   */
+  async function appendNow(event: AuditEvent, id: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const tip = await prisma.cryptoLog.findFirst({ orderBy: { seq: 'desc' }, select: { hash: true } });
+      const base = {
+        id,
+        userId: event.userId ?? null,
+        operation: event.operation,
+        details: JSON.stringify(event.details ?? {}),
+        success: event.success,
+        timestamp: new Date(),
+        ipAddress: event.ipAddress ?? null,
+        prevHash: tip?.hash ?? GENESIS_HASH,
+      };
+      try {
+        await prisma.cryptoLog.create({ data: { ...base, hash: auditRecordHash(base) } });
+        return;
+      } catch (error) {
+        if (attempt < 20 && isUniqueViolation(error)) continue;
+        throw error;
       }
+    }
+  }
+
+  return {
+    append(event: AuditEvent, id: string): Promise<void> {
+      const done = tail.then(() => appendNow(event, id));
+      tail = done.catch(() => undefined);
+      return done;
     },
 
     /**
