@@ -45,6 +45,10 @@ export function createAuthService(deps: AuthServiceDeps) {
   // Unknown usernames are checked against this, so they cost the same time as real ones.
   let dummyHash: Promise<string> | undefined;
   const dummy = () => (dummyHash ??= hashPassword(randomBytes(16).toString('hex'), deps.kdf.scrypt));
+  // Made at start-up, so not even the first unknown username costs an extra hash.
+  dummy().catch(() => {
+    dummyHash = undefined;
+  });
 
   async function issueTokens(user: Parameters<typeof toUserDto>[0], familyId: string): Promise<TokenResponse> {
     const refreshToken = randomBytes(32).toString('base64url');
