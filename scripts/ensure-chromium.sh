@@ -8,7 +8,9 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "Chromium is missing: installing Debian's chromium package for the browser tests..."
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  exit 0
+  if [ -x "$CHROMIUM" ]; then exit 0; fi
+  echo "Installed Debian's chromium, but $CHROMIUM is still missing; set SFE_CHROMIUM to its path." >&2
+  exit 1
 fi
 echo "The browser tests need Chromium at $CHROMIUM: run 'sudo apt-get install -y chromium' (Debian/Ubuntu), or set SFE_CHROMIUM to its path." >&2
 exit 1
