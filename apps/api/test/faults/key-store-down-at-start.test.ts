@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, login, register, type TestApp } from '../helpers/app.ts';
-import { freePort, startJongodb, type Jongodb } from '../helpers/jongodb.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { startJongodb, type Jongodb } from '../helpers/jongodb.ts';
 
 // MongoDB may come up after the API (a restart, an orchestrator's ordering). The API
 // must start anyway, say what is down, refuse what needs the key store with 503, and

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
+import { freePort } from './free-port.ts';
 
 // A real MongoDB-protocol server for the Mongo key store tests: jongodb, a
 // native in-memory server shipped as an npm package. One per test file.
@@ -21,17 +21,6 @@ function binaryPath(): string {
   return join(dirname(require.resolve(`${PACKAGE}/package.json`)), 'bin', 'jongodb');
 }
 
-/** Asks the kernel for a free port; the small race until jongodb binds it is accepted in tests. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('could not pick a free port');
-  return address.port;
-}
 
 /** Starts a server; `port` lets a test bring one up where an app already expects it. */
 export async function startJongodb(options: { port?: number } = {}): Promise<Jongodb> {

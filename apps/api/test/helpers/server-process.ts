@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.ts';
 
 // The real server as a child process (`node --import tsx apps/api/src/server.ts`),
 // for tests and benchmarks that need a real listening port, real signals and the
@@ -44,17 +43,6 @@ export interface StartServerOptions {
   readyTimeoutMs?: number;
 }
 
-/** Asks the kernel for a free port; the short race until the child binds it is accepted. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('could not pick a free port');
-  return address.port;
-}
 
 /** Only what the server needs: the test runner's own environment (NODE_ENV, secrets) stays out. */
 function baseEnv(): Record<string, string> {
