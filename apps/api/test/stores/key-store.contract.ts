@@ -102,7 +102,7 @@ export function keyStoreContract(
       const missing = newRecord();
       expect(await store.get(missing.userId)).toBeNull();
       expect(await store.recordAccess(missing.userId)).toBeNull();
-      expect(await store.replace(missing.userId, missing.fingerprint, missing)).toBe(false);
+      expect(await store.replace(missing.userId, missing, missing)).toBe(false);
       expect(await store.delete(missing.userId)).toBe(false);
       expect(await store.get(missing.userId)).toBeNull();
     });
@@ -140,7 +140,7 @@ export function keyStoreContract(
       const accessed = await store.recordAccess(record.userId);
       const next = newRecord({ userId: record.userId, fingerprint: record.fingerprint, iterations: 700_000 });
 
-      expect(await store.replace(record.userId, record.fingerprint, next)).toBe(true);
+      expect(await store.replace(record.userId, record, next)).toBe(true);
       const stored = expectKeyFields(await store.get(record.userId), next);
       const original = expectKeyFields(accessed, record);
       expect(stored.createdAt.getTime()).toBe(original.createdAt.getTime());
@@ -155,7 +155,7 @@ export function keyStoreContract(
       const next = newRecord({ userId: record.userId, algorithm: 'RSA-4096' });
       const before = Date.now();
 
-      expect(await store.replace(record.userId, record.fingerprint, next)).toBe(true);
+      expect(await store.replace(record.userId, record, next)).toBe(true);
       const stored = expectKeyFields(await store.get(record.userId), next);
       expect(stored.createdAt.getTime()).toBeGreaterThanOrEqual(before);
       expect(stored.lastAccessed).toBeNull();
@@ -166,8 +166,10 @@ export function keyStoreContract(
       const record = newRecord();
       await store.insert(record);
       const next = newRecord({ userId: record.userId });
-      expect(await store.replace(record.userId, next.fingerprint, next)).toBe(false);
-      expect(await store.replace(record.userId, 'not-the-fingerprint', next)).toBe(false);
+      expect(await store.replace(record.userId, next, next)).toBe(false);
+      expect(await store.replace(record.userId, { fingerprint: 'not-the-fingerprint', salt: record.salt }, next)).toBe(false);
+      // Right fingerprint, another version (salt): e.g. a password change got there first.
+      expect(await store.replace(record.userId, { fingerprint: record.fingerprint, salt: Buffer.alloc(16, 7) }, next)).toBe(false);
       expectKeyFields(await store.get(record.userId), record);
     });
 
@@ -177,9 +179,19 @@ export function keyStoreContract(
       const a = newRecord({ userId: record.userId });
       const b = newRecord({ userId: record.userId });
       const results = await Promise.all([
-        store.replace(record.userId, record.fingerprint, a),
-        store.replace(record.userId, record.fingerprint, b),
+        store.replace(record.userId, record, a),
+        store.replace(record.userId, record, b),
       ]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expectKeyFields(await store.get(record.userId), results[0] === true ? a : b);
+    });
+
+    it('lets exactly one of two concurrent re-encryptions of the same version win', async () => {
+      const record = newRecord();
+      await store.insert(record);
+      const a = newRecord({ userId: record.userId, fingerprint: record.fingerprint });
+      const b = newRecord({ userId: record.userId, fingerprint: record.fingerprint });
+      const results = await Promise.all([store.replace(record.userId, record, a), store.replace(record.userId, record, b)]);
       expect(results.filter(Boolean)).toHaveLength(1);
       expectKeyFields(await store.get(record.userId), results[0] === true ? a : b);
     });
@@ -207,8 +219,9 @@ export function keyStoreContract(
       await expect(store.insert(newRecord({ algorithm: 'RSA-1024' as 'RSA-2048' }))).rejects.toBeInstanceOf(TypeError);
       await expect(store.insert(newRecord({ iterations: 0 }))).rejects.toBeInstanceOf(TypeError);
       await expect(store.insert(newRecord({ salt: Buffer.alloc(0) }))).rejects.toBeInstanceOf(TypeError);
-      await expect(store.replace(record.userId, record.fingerprint, newRecord())).rejects.toBeInstanceOf(TypeError);
-      await expect(store.replace(record.userId, operator, { ...record })).rejects.toBeInstanceOf(TypeError);
+      await expect(store.replace(record.userId, record, newRecord())).rejects.toBeInstanceOf(TypeError);
+      await expect(store.replace(record.userId, { fingerprint: operator, salt: record.salt }, { ...record })).rejects.toBeInstanceOf(TypeError);
+      await expect(store.replace(record.userId, { fingerprint: record.fingerprint, salt: operator as unknown as Buffer }, { ...record })).rejects.toBeInstanceOf(TypeError);
       expectKeyFields(await store.get(record.userId), record);
     });
 
@@ -222,7 +235,7 @@ export function keyStoreContract(
         store.insert(record),
         store.get(record.userId),
         store.recordAccess(record.userId),
-        store.replace(record.userId, record.fingerprint, record),
+        store.replace(record.userId, record, record),
         store.delete(record.userId),
       ];
       for (const result of await Promise.allSettled(operations)) {

@@ -138,7 +138,7 @@ describe('mongodb key store', () => {
         live.insert(newRecord()),
         live.get(record.userId),
         live.recordAccess(record.userId),
-        live.replace(record.userId, record.fingerprint, record),
+        live.replace(record.userId, record, record),
         live.delete(record.userId),
         ...Array.from({ length: 40 }, () => live.recordAccess(record.userId)),
       ]);

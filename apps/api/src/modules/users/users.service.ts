@@ -120,7 +120,7 @@ export function createUsersService(deps: UsersServiceDeps) {
         );
         keyPair.privateKeyDer.fill(0);
         const next: NewPrivateKeyRecord = { userId: actor.id, ...protectedKey, algorithm: keyPair.algorithm, fingerprint: keyPair.fingerprint };
-        if (!(await ks(() => keyStore.replace(actor.id, record.fingerprint, next)))) {
+        if (!(await ks(() => keyStore.replace(actor.id, record, next)))) {
           throw conflict('The key pair changed while rotating; try again.');
         }
         const keyGeneratedAt = new Date();
@@ -133,7 +133,7 @@ export function createUsersService(deps: UsersServiceDeps) {
             grants: rewrapped,
           });
         } catch (error) {
-          await keyStore.replace(actor.id, keyPair.fingerprint, keyFieldsOf(record)).catch(() => undefined);
+          await keyStore.replace(actor.id, next, keyFieldsOf(record)).catch(() => undefined);
           throw error;
         }
         for (const grant of rewrapped) {
@@ -182,13 +182,13 @@ export function createUsersService(deps: UsersServiceDeps) {
         }
       }
       const passwordHash = await kdfLimiter.run(() => hashPassword(body.newPassword, deps.kdf.scrypt));
-      if (record && next && !(await ks(() => keyStore.replace(actor.id, record.fingerprint, next)))) {
+      if (record && next && !(await ks(() => keyStore.replace(actor.id, record, next)))) {
         throw conflict('The key pair changed while changing the password; try again.');
       }
       try {
         await deps.keyRotation.changePassword(actor.id, passwordHash);
       } catch (error) {
-        if (record) await keyStore.replace(actor.id, record.fingerprint, keyFieldsOf(record)).catch(() => undefined);
+        if (record && next) await keyStore.replace(actor.id, next, keyFieldsOf(record)).catch(() => undefined);
         throw error;
       }
       await deps.refreshTokens.revokeAllForUser(actor.id, new Date(), actor.sessionFamily);

@@ -6,10 +6,11 @@ import {
   KeyStoreError,
   KeyStoreUnavailableError,
   type KeyStore,
+  type KeyVersion,
   type NewPrivateKeyRecord,
   type PrivateKeyRecord,
 } from './key-store.ts';
-import { assertFingerprint, assertNewRecord, assertUserId, toRecord, toStoredKeyFields, type StoredFields } from './records.ts';
+import { assertBytes, assertFingerprint, assertNewRecord, assertUserId, toRecord, toStoredKeyFields, type StoredFields } from './records.ts';
 
 // The embedded backend: its own SQLite file (not the app database, not Prisma),
 // so the "two separate stores" property of the design holds without MongoDB.
@@ -75,8 +76,8 @@ class EmbeddedKeyStore implements KeyStore {
   readonly #insert: Database.Statement<[KeyParams & { created_at: number }]>;
   readonly #get: Database.Statement<[string], Row>;
   readonly #recordAccess: Database.Statement<[{ user_id: string; now: number }], Row>;
-  readonly #reencrypt: Database.Statement<[KeyParams & { expected: string }]>;
-  readonly #rotate: Database.Statement<[KeyParams & { expected: string; now: number }]>;
+  readonly #reencrypt: Database.Statement<[KeyParams & { expected: string; expected_salt: Buffer }]>;
+  readonly #rotate: Database.Statement<[KeyParams & { expected: string; expected_salt: Buffer; now: number }]>;
   readonly #delete: Database.Statement<[string]>;
 
   constructor(db: Database.Database) {
@@ -88,10 +89,10 @@ class EmbeddedKeyStore implements KeyStore {
     this.#recordAccess = db.prepare(`UPDATE private_keys
       SET access_count = access_count + 1, last_accessed = @now WHERE user_id = @user_id RETURNING *`);
     this.#reencrypt = db.prepare(`UPDATE private_keys SET ${KEY_FIELDS}
-      WHERE user_id = @user_id AND fingerprint = @expected`);
+      WHERE user_id = @user_id AND fingerprint = @expected AND salt = @expected_salt`);
     this.#rotate = db.prepare(`UPDATE private_keys
       SET ${KEY_FIELDS}, created_at = @now, last_accessed = NULL, access_count = 0
-      WHERE user_id = @user_id AND fingerprint = @expected`);
+      WHERE user_id = @user_id AND fingerprint = @expected AND salt = @expected_salt`);
     this.#delete = db.prepare('DELETE FROM private_keys WHERE user_id = ?');
   }
 
@@ -110,14 +111,15 @@ class EmbeddedKeyStore implements KeyStore {
     return fromRow(this.#run(() => this.#recordAccess.get({ user_id: userId, now: Date.now() })));
   }
 
-  async replace(userId: string, expectedFingerprint: string, next: NewPrivateKeyRecord): Promise<boolean> {
+  async replace(userId: string, expected: KeyVersion, next: NewPrivateKeyRecord): Promise<boolean> {
     assertUserId(userId);
-    assertFingerprint(expectedFingerprint, 'expectedFingerprint');
+    assertFingerprint(expected.fingerprint, 'expected.fingerprint');
+    assertBytes(expected.salt, 'expected.salt');
     assertNewRecord(next);
     if (next.userId !== userId) throw new TypeError('next.userId must equal userId');
-    const params = { ...toStoredKeyFields(next), expected: expectedFingerprint };
+    const params = { ...toStoredKeyFields(next), expected: expected.fingerprint, expected_salt: expected.salt };
     const result = this.#run(() =>
-      next.fingerprint === expectedFingerprint
+      next.fingerprint === expected.fingerprint
         ? this.#reencrypt.run(params)
         : this.#rotate.run({ ...params, now: Date.now() }),
     );

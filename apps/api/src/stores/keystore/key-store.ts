@@ -22,6 +22,9 @@ export interface PrivateKeyRecord {
   accessCount: number;
 }
 
+/** Identifies one stored version of a user's key record. */
+export type KeyVersion = Pick<PrivateKeyRecord, 'fingerprint' | 'salt'>;
+
 export type NewPrivateKeyRecord = Omit<PrivateKeyRecord, 'createdAt' | 'lastAccessed' | 'accessCount'>;
 
 export interface KeyStore {
@@ -36,13 +39,14 @@ export interface KeyStore {
    */
   recordAccess(userId: string): Promise<PrivateKeyRecord | null>;
   /**
-   * Compare-and-swap on the stored fingerprint: replaces the key material only if
-   * the stored fingerprint equals expectedFingerprint. When next.fingerprint
-   * differs (a key rotation) the record restarts: createdAt = now,
-   * lastAccessed = null, accessCount = 0; a re-encryption under a new password
-   * keeps them. Returns whether a record was replaced.
+   * Compare-and-swap on the stored version: replaces the key material only if the
+   * stored fingerprint AND salt equal `expected` (every encryption draws a fresh
+   * salt, so the pair names one version: two concurrent password changes cannot both
+   * win). When next.fingerprint differs (a key rotation) the record restarts:
+   * createdAt = now, lastAccessed = null, accessCount = 0; a re-encryption under a
+   * new password keeps them. Returns whether a record was replaced.
    */
-  replace(userId: string, expectedFingerprint: string, next: NewPrivateKeyRecord): Promise<boolean>;
+  replace(userId: string, expected: KeyVersion, next: NewPrivateKeyRecord): Promise<boolean>;
   /** Returns whether a record was deleted. */
   delete(userId: string): Promise<boolean>;
   /** Cheap liveness check for /readyz; throws KeyStoreUnavailableError. */

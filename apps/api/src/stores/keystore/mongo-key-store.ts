@@ -4,10 +4,11 @@ import {
   KeyStoreError,
   KeyStoreUnavailableError,
   type KeyStore,
+  type KeyVersion,
   type NewPrivateKeyRecord,
   type PrivateKeyRecord,
 } from './key-store.ts';
-import { assertFingerprint, assertNewRecord, assertUserId, toRecord, toStoredKeyFields, type StoredFields } from './records.ts';
+import { assertBytes, assertFingerprint, assertNewRecord, assertUserId, toRecord, toStoredKeyFields, type StoredFields } from './records.ts';
 
 export interface MongoKeyStoreOptions {
   /** How long an operation waits for a reachable server before failing. Default 3000. */
@@ -127,16 +128,20 @@ class MongoKeyStore implements KeyStore {
     return fromDocument(doc);
   }
 
-  async replace(userId: string, expectedFingerprint: string, next: NewPrivateKeyRecord): Promise<boolean> {
+  async replace(userId: string, expected: KeyVersion, next: NewPrivateKeyRecord): Promise<boolean> {
     assertUserId(userId);
-    assertFingerprint(expectedFingerprint, 'expectedFingerprint');
+    assertFingerprint(expected.fingerprint, 'expected.fingerprint');
+    assertBytes(expected.salt, 'expected.salt');
     assertNewRecord(next);
     if (next.userId !== userId) throw new TypeError('next.userId must equal userId');
     const rotation =
-      next.fingerprint === expectedFingerprint ? {} : { created_at: new Date(), last_accessed: null, access_count: 0 };
+      next.fingerprint === expected.fingerprint ? {} : { created_at: new Date(), last_accessed: null, access_count: 0 };
     const result = await this.#run(() =>
       this.#model
-        .updateOne({ user_id: userId, fingerprint: expectedFingerprint }, { $set: { ...toStoredKeyFields(next), ...rotation } })
+        .updateOne(
+          { user_id: userId, fingerprint: expected.fingerprint, salt: expected.salt },
+          { $set: { ...toStoredKeyFields(next), ...rotation } },
+        )
         .exec(),
     );
     return result.matchedCount > 0;

@@ -19,7 +19,7 @@ export function assertFingerprint(fingerprint: unknown, what = 'fingerprint'): a
   }
 }
 
-function assertBytes(value: unknown, what: string): void {
+export function assertBytes(value: unknown, what: string): void {
   if (!Buffer.isBuffer(value) || value.length === 0) throw new TypeError(`${what} must be a non-empty Buffer`);
 }
 
