@@ -57,7 +57,6 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     log: app.log,
     signAccessToken: (claims) => app.signAccessToken(claims),
     onAudit: (event) => metrics.cryptoOperations.inc({ operation: event.operation, success: String(event.success) }),
-    onKeyStoreUnavailable: () => metrics.keyStoreErrors.inc(),
     onFailedLogin: () => metrics.failedLogins.inc(),
   });
   app.addHook('onClose', () => container.close());

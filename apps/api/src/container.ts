@@ -30,7 +30,6 @@ export interface ContainerHooks {
   /** Bound late: the API's JWT plugin signs; other callers (the CLI) never issue tokens. */
   signAccessToken?: (claims: AccessTokenClaims) => string;
   onAudit?: (event: AuditEvent) => void;
-  onKeyStoreUnavailable?: () => void;
   onFailedLogin?: () => void;
 }
 
@@ -66,7 +65,6 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     ...(hooks.onAudit ? { onRecord: hooks.onAudit } : {}),
   });
   const kdfLimiter = createLimiter(config.kdfConcurrency);
-  const onKeyStoreUnavailable = hooks.onKeyStoreUnavailable ?? (() => undefined);
 
   const auth = createAuthService({
     users: repositories.users,
@@ -92,7 +90,6 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     audit,
     kdfLimiter,
     kdf: config.kdf,
-    onKeyStoreUnavailable,
   });
   const files = createFilesService({
     files: repositories.files,
@@ -111,7 +108,6 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     kekRing,
     audit,
     kdfLimiter,
-    onKeyStoreUnavailable,
   });
 
   return {

@@ -26,7 +26,3 @@ export const badRequest = (detail: string, code: ErrorCode = 'VALIDATION_FAILED'
 /** 400 VALIDATION_FAILED naming the offending field, as route schema failures do. */
 export const invalidField = (name: string, message: string) =>
   new AppError(400, 'VALIDATION_FAILED', `${name} ${message}.`, {}, [{ name, message }]);
-export const keyStoreUnavailable = () =>
-  new AppError(503, 'KEY_STORE_UNAVAILABLE', 'The key store is unavailable; nothing was changed. Try again later.', {
-    'retry-after': '5',
-  });

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { ErrorCode, Problem } from '@sfe/contract';
 import { CryptoError } from '@sfe/crypto';
 import { AppError } from '../lib/errors.ts';
+import { KeyStoreUnavailableError } from '../stores/keystore/index.ts';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -105,6 +106,12 @@ async function errorsPlugin(app: FastifyInstance) {
       const first = fields[0];
       const detail = first ? `${first.name} ${first.message}.` : 'The request is not valid.';
       return sendProblem(reply, 400, 'VALIDATION_FAILED', detail, { fields });
+    }
+    if (error instanceof KeyStoreUnavailableError) {
+      // Services let the key store's own error through; this is the one place it
+      // becomes the API's answer (nothing was changed, so a retry is safe).
+      reply.header('retry-after', '5');
+      return sendProblem(reply, 503, 'KEY_STORE_UNAVAILABLE', 'The key store is unavailable; nothing was changed. Try again later.');
     }
     const known = classify(error);
     if (known) return sendProblem(reply, known.status, known.code, known.detail);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { KeyStoreUnavailableError } from '../stores/keystore/index.ts';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -23,7 +24,7 @@ export function createMetrics(): Metrics {
     failedLogins: new Counter({ name: 'sfe_failed_logins_total', help: 'Failed sign-in attempts', registers: [registry] }),
     keyStoreErrors: new Counter({
       name: 'sfe_key_store_errors_total',
-      help: 'Key store calls that failed because it was unavailable',
+      help: 'Requests that failed because the key store was unavailable',
       registers: [registry],
     }),
   };
@@ -44,6 +45,9 @@ async function metricsPlugin(app: FastifyInstance, options: { metrics: Metrics }
     labelNames: ['method', 'route'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
+  });
+  app.addHook('onError', async (_request, _reply, error) => {
+    if (error instanceof KeyStoreUnavailableError) options.metrics.keyStoreErrors.inc();
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -34,6 +34,8 @@ describe('faults: the key store is down when the API starts', () => {
     expect(refused.statusCode).toBe(503);
     expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(refused.json().code).toBe('KEY_STORE_UNAVAILABLE');
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^sfe_key_store_errors_total [1-9]/m);
     const noUser = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'early.bird', password: 'a long enough password' } });
     expect(noUser.statusCode).toBe(401);
   });

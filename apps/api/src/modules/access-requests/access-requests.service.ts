@@ -12,7 +12,6 @@ import { dekAssociatedData } from '../files/files.context.ts';
 import type { FileRow } from '../files/files.repository.ts';
 import type { FilesService } from '../files/files.service.ts';
 import type { UsersRepository } from '../users/users.repository.ts';
-import { withKeyStore } from '../users/key-store-errors.ts';
 import type { AccessRequestRow, AccessRequestsRepository } from './access-requests.repository.ts';
 import { effectiveStatus, toAccessRequestDto } from './access-requests.presenter.ts';
 
@@ -24,7 +23,6 @@ export interface AccessRequestsServiceDeps {
   kekRing: () => KekRing;
   audit: AuditLog;
   kdfLimiter: Limiter;
-  onKeyStoreUnavailable?: () => void;
 }
 
 export interface GrantDownload {
@@ -175,7 +173,7 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       const file = await deps.files.findLive(row.fileId);
       if (!file) throw new AppError(403, 'ACCESS_NOT_APPROVED', 'The file was deleted; the grant no longer applies.');
 
-      const record = await withKeyStore(() => deps.keyStore.get(actor.id), deps.onKeyStoreUnavailable);
+      const record = await deps.keyStore.get(actor.id);
       if (!record) throw new AppError(409, 'PRIVATE_KEY_MISSING', 'Your private key was deleted by an administrator; ask for a new key and a new grant.');
       let privateKeyDer: Buffer;
       try {
@@ -188,7 +186,7 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
         throw error;
       }
       try {
-        await withKeyStore(() => deps.keyStore.recordAccess(actor.id), deps.onKeyStoreUnavailable);
+        await deps.keyStore.recordAccess(actor.id);
         await audit.record({ operation: 'private_key_decrypted', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id } });
         if (record.fingerprint !== row.consultantKeyFingerprint || !row.wrappedSymmetricKey) {
           throw conflict('This grant was wrapped to a different key pair; ask the organization to approve again.');

@@ -9,7 +9,6 @@ import { isUniqueViolation } from '../audit/audit.repository.ts';
 import type { UsersRepository } from '../users/users.repository.ts';
 import { toUserDto } from '../users/users.presenter.ts';
 import type { RefreshTokensRepository } from './refresh-tokens.repository.ts';
-import { withKeyStore } from '../users/key-store-errors.ts';
 
 /** A new account: the API registers organizations and consultants; the operator CLI creates admins. */
 export type NewAccount = Omit<RegisterBody, 'role'> & { role: Role };
@@ -80,9 +79,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       keyPair.privateKeyDer.fill(0);
       // Key store first: if it is down nothing is written; if the user row then fails,
       // the key record is removed again, so there is never a user without a key.
-      await withKeyStore(() =>
-        keyStore.insert({ userId, ...protectedKey, algorithm: keyPair.algorithm, fingerprint: keyPair.fingerprint }),
-      );
+      await keyStore.insert({ userId, ...protectedKey, algorithm: keyPair.algorithm, fingerprint: keyPair.fingerprint });
       try {
         const row = await users.create({
           id: userId,

@@ -19,7 +19,6 @@ import type { AccessRequestsRepository } from '../access-requests/access-request
 import type { RefreshTokensRepository } from '../auth/refresh-tokens.repository.ts';
 import type { UsersRepository } from './users.repository.ts';
 import type { KeyRotationRepository } from './key-rotation.repository.ts';
-import { withKeyStore } from './key-store-errors.ts';
 
 export interface UsersServiceDeps {
   users: UsersRepository;
@@ -30,7 +29,6 @@ export interface UsersServiceDeps {
   audit: AuditLog;
   kdfLimiter: Limiter;
   kdf: { pbkdf2Iterations: number; scrypt: { N: number; r: number; p: number } };
-  onKeyStoreUnavailable?: () => void;
 }
 
 const wrongPassword = () => new AppError(401, 'WRONG_PASSWORD', 'The password is not correct; nothing was changed.');
@@ -39,17 +37,16 @@ const keyMissing = () =>
 
 export function createUsersService(deps: UsersServiceDeps) {
   const { users, keyStore, audit, kdfLimiter } = deps;
-  const ks = <T>(call: () => Promise<T>) => withKeyStore(call, deps.onKeyStoreUnavailable);
 
   /** Unlocks the caller's private key with the password (audited, counted). */
   async function unlock(actor: Actor, password: string): Promise<{ record: PrivateKeyRecord; privateKeyDer: Buffer }> {
-    const record = await ks(() => keyStore.get(actor.id));
+    const record = await keyStore.get(actor.id);
     if (!record) throw keyMissing();
     try {
       const privateKeyDer = await kdfLimiter.run(() =>
         unprotectPrivateKey(record, password, { userId: actor.id, fingerprint: record.fingerprint }),
       );
-      await ks(() => keyStore.recordAccess(actor.id));
+      await keyStore.recordAccess(actor.id);
       await audit.record({ operation: 'private_key_decrypted', success: true, userId: actor.id, ipAddress: actor.ip, details: { purpose: 'key_management' } });
       return { record, privateKeyDer };
     } catch (error) {
@@ -65,7 +62,7 @@ export function createUsersService(deps: UsersServiceDeps) {
     async myKeys(actor: Actor): Promise<MyKeysResponse> {
       const user = await users.publicKey(actor.id);
       if (!user?.publicKeyPem || !user.publicKeyFingerprint || !user.keyGeneratedAt) throw notFound('Key pair');
-      const record = await ks(() => keyStore.get(actor.id));
+      const record = await keyStore.get(actor.id);
       return {
         algorithm: user.keyAlgorithm === 'RSA-4096' ? 'RSA-4096' : 'RSA-2048',
         publicKeyPem: user.publicKeyPem,
@@ -120,7 +117,7 @@ export function createUsersService(deps: UsersServiceDeps) {
         );
         keyPair.privateKeyDer.fill(0);
         const next: NewPrivateKeyRecord = { userId: actor.id, ...protectedKey, algorithm: keyPair.algorithm, fingerprint: keyPair.fingerprint };
-        if (!(await ks(() => keyStore.replace(actor.id, record, next)))) {
+        if (!(await keyStore.replace(actor.id, record, next))) {
           throw conflict('The key pair changed while rotating; try again.');
         }
         const keyGeneratedAt = new Date();
@@ -166,7 +163,7 @@ export function createUsersService(deps: UsersServiceDeps) {
         await audit.record({ operation: 'password_changed', success: false, userId: actor.id, ipAddress: actor.ip, details: { reason: 'wrong_password' } });
         throw wrongPassword();
       }
-      const record = await ks(() => keyStore.get(actor.id));
+      const record = await keyStore.get(actor.id);
       let next: NewPrivateKeyRecord | null = null;
       if (record) {
         const { privateKeyDer } = await unlock(actor, body.currentPassword);
@@ -182,7 +179,7 @@ export function createUsersService(deps: UsersServiceDeps) {
         }
       }
       const passwordHash = await kdfLimiter.run(() => hashPassword(body.newPassword, deps.kdf.scrypt));
-      if (record && next && !(await ks(() => keyStore.replace(actor.id, record, next)))) {
+      if (record && next && !(await keyStore.replace(actor.id, record, next))) {
         throw conflict('The key pair changed while changing the password; try again.');
       }
       try {
