@@ -27,9 +27,8 @@ export const DEFAULT_WEB_DIST = path.resolve(here, '../../web/dist');
 
 /** Redacted wherever they appear in a log line. */
 const REDACT = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  // Plugins log request headers under their own keys (multipart: busboyOptions.headers).
+  // Any logged headers: the request's (req.headers) and those plugins log under their
+  // own keys (multipart: busboyOptions.headers).
   '*.headers.authorization',
   '*.headers.cookie',
   '*.password',

@@ -22,7 +22,6 @@ export const notFound = (what = 'Resource') => new AppError(404, 'NOT_FOUND', `$
 export const forbidden = (detail = 'You are not allowed to do this.') => new AppError(403, 'FORBIDDEN', detail);
 export const conflict = (detail: string) => new AppError(409, 'CONFLICT', detail);
 export const unauthorized = (detail = 'Authentication required.') => new AppError(401, 'UNAUTHORIZED', detail);
-export const badRequest = (detail: string, code: ErrorCode = 'VALIDATION_FAILED') => new AppError(400, code, detail);
 /** 400 VALIDATION_FAILED naming the offending field, as route schema failures do. */
 export const invalidField = (name: string, message: string) =>
   new AppError(400, 'VALIDATION_FAILED', `${name} ${message}.`, {}, [{ name, message }]);

@@ -5,8 +5,6 @@
  */
 export interface Limiter {
   run<T>(job: () => Promise<T>): Promise<T>;
-  readonly active: number;
-  readonly queued: number;
 }
 
 export function createLimiter(concurrency: number): Limiter {
@@ -18,12 +16,6 @@ export function createLimiter(concurrency: number): Limiter {
     waiting.shift()?.();
   };
   return {
-    get active() {
-      return active;
-    },
-    get queued() {
-      return waiting.length;
-    },
     async run(job) {
       if (active >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
       active++;

@@ -8,4 +8,10 @@ export const problems = (...statuses: number[]) =>
 export const NoContent = Type.Null({ description: 'No content' });
 export const Binary = Type.String({ description: 'Decrypted file bytes', format: 'binary' });
 
+/** A response of decrypted bytes, documented as application/octet-stream. */
+export const octetStream = (description: string) => ({
+  description,
+  content: { 'application/octet-stream': { schema: Binary } },
+});
+
 export const bearer = [{ bearerAuth: [] }];

@@ -11,7 +11,7 @@ import {
   ListAccessRequestsQuery,
 } from '@sfe/contract';
 import { sendPlaintext } from '../../lib/send-file.ts';
-import { Binary, bearer, problems } from '../../lib/route-schemas.ts';
+import { bearer, octetStream, problems } from '../../lib/route-schemas.ts';
 import type { AccessRequestsService } from './access-requests.service.ts';
 
 export const fileAccessRequestRoutes: FastifyPluginAsyncTypebox<{ requests: AccessRequestsService }> = async (
@@ -93,7 +93,7 @@ export const accessRequestRoutes: FastifyPluginAsyncTypebox<{ requests: AccessRe
         params: IdParams,
         body: DownloadBody,
         response: {
-          200: { description: 'The decrypted file', content: { 'application/octet-stream': { schema: Binary } } },
+          200: octetStream('The decrypted file'),
           ...problems(400, 401, 403, 404, 409, 503),
         },
       },

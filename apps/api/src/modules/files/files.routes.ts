@@ -5,16 +5,12 @@ import { Value } from 'typebox/value';
 import { AppError, invalidField } from '../../lib/errors.ts';
 import { parseRange, sanitizeContentType, sanitizeFilename } from '../../lib/content-disposition.ts';
 import { sendPlaintext } from '../../lib/send-file.ts';
-import { Binary, NoContent, bearer, problems } from '../../lib/route-schemas.ts';
+import { NoContent, bearer, octetStream, problems } from '../../lib/route-schemas.ts';
 import type { FilesService } from './files.service.ts';
 
 const TEXT_FIELDS = new Set(['algorithm', 'description']);
 const MAX_DESCRIPTION = 2000;
 
-const octetStream = (description: string) => ({
-  description,
-  content: { 'application/octet-stream': { schema: Binary } },
-});
 
 export const filesRoutes: FastifyPluginAsyncTypebox<{ files: FilesService }> = async (app, { files }) => {
   // onRequest: identity is settled before the body is even parsed, so an anonymous caller

@@ -21,6 +21,7 @@ import type { BlobStore } from '../../stores/blobstore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { AccessRequestsRepository } from '../access-requests/access-requests.repository.ts';
 import { blobAssociatedData, dekAssociatedData } from './files.context.ts';
+import { effectiveStatus } from '../access-requests/access-requests.presenter.ts';
 import { toFileDto } from './files.presenter.ts';
 import type { FileRow, FilesRepository } from './files.repository.ts';
 
@@ -264,9 +265,6 @@ export function createFilesService(deps: FilesServiceDeps) {
 }
 export type FilesService = ReturnType<typeof createFilesService>;
 
-/** An approved grant past its expiry reads as expired even before anything persisted it. */
-export function effectiveAccess(latest: { status: string; expiresAt: Date | null } | undefined, now: Date): MyAccess {
-  if (!latest) return 'none';
-  if (latest.status === 'approved' && latest.expiresAt && latest.expiresAt <= now) return 'expired';
-  return latest.status as MyAccess;
-}
+/** The caller's access to a file: the effective status of their latest request, or none. */
+const effectiveAccess = (latest: { status: string; expiresAt: Date | null } | undefined, now: Date): MyAccess =>
+  latest ? effectiveStatus(latest, now) : 'none';

@@ -31,6 +31,8 @@ export interface UsersServiceDeps {
   kdf: { pbkdf2Iterations: number; scrypt: { N: number; r: number; p: number } };
 }
 
+const keyAlgorithm = (stored: string | null): 'RSA-2048' | 'RSA-4096' => (stored === 'RSA-4096' ? 'RSA-4096' : 'RSA-2048');
+
 const wrongPassword = () => new AppError(401, 'WRONG_PASSWORD', 'The password is not correct; nothing was changed.');
 const keyMissing = () =>
   new AppError(409, 'PRIVATE_KEY_MISSING', 'Your private key was deleted by an administrator; it cannot be used or rotated.');
@@ -64,7 +66,7 @@ export function createUsersService(deps: UsersServiceDeps) {
       if (!user?.publicKeyPem || !user.publicKeyFingerprint || !user.keyGeneratedAt) throw notFound('Key pair');
       const record = await keyStore.get(actor.id);
       return {
-        algorithm: user.keyAlgorithm === 'RSA-4096' ? 'RSA-4096' : 'RSA-2048',
+        algorithm: keyAlgorithm(user.keyAlgorithm),
         publicKeyPem: user.publicKeyPem,
         fingerprint: user.publicKeyFingerprint,
         keyGeneratedAt: user.keyGeneratedAt.toISOString(),
@@ -86,7 +88,7 @@ export function createUsersService(deps: UsersServiceDeps) {
       return {
         publicKeyPem: user.publicKeyPem,
         fingerprint: user.publicKeyFingerprint,
-        algorithm: user.keyAlgorithm === 'RSA-4096' ? 'RSA-4096' : 'RSA-2048',
+        algorithm: keyAlgorithm(user.keyAlgorithm),
       };
     },
 
