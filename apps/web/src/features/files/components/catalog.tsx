@@ -1,5 +1,6 @@
 import type { FileMetadata } from '@sfe/contract';
 import type { ReactNode } from 'react';
+import { DataTable } from '../../../components/ui/data-table.tsx';
 import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { Pager } from '../../../components/ui/pager.tsx';
 import { StatusBadge } from '../../../components/ui/status-badge.tsx';
@@ -20,41 +21,26 @@ export function Catalog({ renderActions }: { renderActions: (file: FileMetadata)
       <FileSearch onSearch={onSearch} />
       <ListStatus query={query} loading="Loading files…" empty={data && data.items.length === 0 ? 'No files match.' : null} />
       {data && data.items.length > 0 ? (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Size</th>
-                <th scope="col">Type</th>
-                <th scope="col">Uploaded</th>
-                <th scope="col">Access</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((file) => (
-                <tr key={file.id} data-file={file.filename}>
-                  <td data-label="Name">
-                    {file.filename}
-                    {file.description ? <div className="muted">{file.description}</div> : null}
-                  </td>
-                  <td data-label="Owner">{file.ownerName}</td>
-                  <td data-label="Size">{formatBytes(file.size)}</td>
-                  <td data-label="Type">{file.contentType}</td>
-                  <td data-label="Uploaded">{formatDate(file.createdAt)}</td>
-                  <td data-label="Access">
-                    <StatusBadge status={file.myAccess ?? 'none'} />
-                  </td>
-                  <td data-label="Actions" className="actions">
-                    {renderActions(file)}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['Name', 'Owner', 'Size', 'Type', 'Uploaded', 'Access', 'Actions']}>
+          {data.items.map((file) => (
+            <tr key={file.id} data-file={file.filename}>
+              <td data-label="Name">
+                {file.filename}
+                {file.description ? <div className="muted">{file.description}</div> : null}
+              </td>
+              <td data-label="Owner">{file.ownerName}</td>
+              <td data-label="Size">{formatBytes(file.size)}</td>
+              <td data-label="Type">{file.contentType}</td>
+              <td data-label="Uploaded">{formatDate(file.createdAt)}</td>
+              <td data-label="Access">
+                <StatusBadge status={file.myAccess ?? 'none'} />
+              </td>
+              <td data-label="Actions" className="actions">
+                {renderActions(file)}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       <Pager pages={pages} nextCursor={data?.nextCursor} />
     </section>

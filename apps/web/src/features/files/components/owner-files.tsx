@@ -1,5 +1,6 @@
 import { Link } from 'react-router';
 import { CopyButton } from '../../../components/ui/copy-button.tsx';
+import { DataTable } from '../../../components/ui/data-table.tsx';
 import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { Pager } from '../../../components/ui/pager.tsx';
 import { formatBytes, formatDateTime, shortHash } from '../../../lib/format.ts';
@@ -18,41 +19,27 @@ export function OwnerFiles() {
       <FileSearch onSearch={onSearch} />
       <ListStatus query={query} loading="Loading files…" empty={data && data.items.length === 0 ? 'No files yet.' : null} />
       {data && data.items.length > 0 ? (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Size</th>
-                <th scope="col">Type</th>
-                <th scope="col">Uploaded</th>
-                <th scope="col">SHA-256</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((file) => (
-                <tr key={file.id}>
-                  <td data-label="Name">
-                    <Link to={paths.file(file.id)}>{file.filename}</Link>
-                    {file.description ? <div className="muted">{file.description}</div> : null}
-                  </td>
-                  <td data-label="Size">{formatBytes(file.size)}</td>
-                  <td data-label="Type">{file.contentType}</td>
-                  <td data-label="Uploaded">{formatDateTime(file.createdAt)}</td>
-                  <td data-label="SHA-256">
-                    <code title={file.sha256}>{shortHash(file.sha256)}</code>{' '}
-                    <CopyButton value={file.sha256} label={`Copy SHA-256 of ${file.filename}`} />
-                  </td>
-                  <td data-label="Actions" className="actions">
-                    <DownloadOwnFileButton file={file} />
-                    <DeleteFileButton file={file} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['Name', 'Size', 'Type', 'Uploaded', 'SHA-256', 'Actions']}>
+          {data.items.map((file) => (
+            <tr key={file.id}>
+              <td data-label="Name">
+                <Link to={paths.file(file.id)}>{file.filename}</Link>
+                {file.description ? <div className="muted">{file.description}</div> : null}
+              </td>
+              <td data-label="Size">{formatBytes(file.size)}</td>
+              <td data-label="Type">{file.contentType}</td>
+              <td data-label="Uploaded">{formatDateTime(file.createdAt)}</td>
+              <td data-label="SHA-256">
+                <code title={file.sha256}>{shortHash(file.sha256)}</code>{' '}
+                <CopyButton value={file.sha256} label={`Copy SHA-256 of ${file.filename}`} />
+              </td>
+              <td data-label="Actions" className="actions">
+                <DownloadOwnFileButton file={file} />
+                <DeleteFileButton file={file} />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       <Pager pages={pages} nextCursor={data?.nextCursor} />
     </section>

@@ -1,3 +1,4 @@
+import { DataTable } from '../../../components/ui/data-table.tsx';
 import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { StatusBadge } from '../../../components/ui/status-badge.tsx';
 import { formatDate, formatDateTime } from '../../../lib/format.ts';
@@ -14,42 +15,27 @@ export function FileAccessList({ fileId }: { fileId: string }) {
       <h2 id="access-title">Who has access</h2>
       <ListStatus query={query} loading="Loading…" empty={query.data && items.length === 0 ? 'Nobody has asked for this file yet.' : null} />
       {items.length > 0 ? (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Consultant</th>
-                <th scope="col">Status</th>
-                <th scope="col">Since</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Downloads used / left</th>
-                <th scope="col">Key fingerprint</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((request) => (
-                <tr key={request.id}>
-                  <td data-label="Consultant">{request.consultantName}</td>
-                  <td data-label="Status">
-                    <StatusBadge status={request.status} />
-                  </td>
-                  <td data-label="Since">{formatDateTime(request.processedAt ?? request.createdAt)}</td>
-                  <td data-label="Expires">{formatDate(request.expiresAt)}</td>
-                  <td data-label="Downloads">
-                    {request.downloadCount} / {downloadsLeft(request)}
-                  </td>
-                  <td data-label="Key fingerprint">
-                    <code className="wrap">{request.consultantKeyFingerprint ?? '—'}</code>
-                  </td>
-                  <td data-label="Actions" className="actions">
-                    <OwnerRequestActions request={request} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['Consultant', 'Status', 'Since', 'Expires', 'Downloads used / left', 'Key fingerprint', 'Actions']}>
+          {items.map((request) => (
+            <tr key={request.id}>
+              <td data-label="Consultant">{request.consultantName}</td>
+              <td data-label="Status">
+                <StatusBadge status={request.status} />
+              </td>
+              <td data-label="Since">{formatDateTime(request.processedAt ?? request.createdAt)}</td>
+              <td data-label="Expires">{formatDate(request.expiresAt)}</td>
+              <td data-label="Downloads">
+                {request.downloadCount} / {downloadsLeft(request)}
+              </td>
+              <td data-label="Key fingerprint">
+                <code className="wrap">{request.consultantKeyFingerprint ?? '—'}</code>
+              </td>
+              <td data-label="Actions" className="actions">
+                <OwnerRequestActions request={request} />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
     </section>
   );

@@ -1,5 +1,6 @@
 import type { AccessRequest } from '@sfe/contract';
 import { useState } from 'react';
+import { DataTable } from '../../../components/ui/data-table.tsx';
 import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { Pager } from '../../../components/ui/pager.tsx';
 import { StatusBadge } from '../../../components/ui/status-badge.tsx';
@@ -20,46 +21,30 @@ export function MyRequests() {
       <h2 id="my-requests-title">Requests and grants</h2>
       <ListStatus query={query} loading="Loading requests…" empty={data && data.items.length === 0 ? 'You have not requested any file yet. Find one in the catalog.' : null} />
       {data && data.items.length > 0 ? (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">File</th>
-                <th scope="col">Status</th>
-                <th scope="col">Your reason</th>
-                <th scope="col">Requested</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Downloads left</th>
-                <th scope="col">Note from owner</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((request) => (
-                <tr key={request.id} data-request={request.filename}>
-                  <td data-label="File">{request.filename}</td>
-                  <td data-label="Status">
-                    <StatusBadge status={request.status} />
-                  </td>
-                  <td data-label="Your reason" className="reason">
-                    {request.reason}
-                  </td>
-                  <td data-label="Requested">{formatDateTime(request.createdAt)}</td>
-                  <td data-label="Expires">{formatDate(request.expiresAt)}</td>
-                  <td data-label="Downloads left">{downloadsLeft(request)}</td>
-                  <td data-label="Note from owner">{request.decisionReason ?? '—'}</td>
-                  <td data-label="Actions" className="actions">
-                    {request.status === 'approved' ? (
-                      <button type="button" className="button-small button-primary" onClick={() => setDownloading(request)} aria-label={`Download ${request.filename}`}>
-                        Download
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['File', 'Status', 'Your reason', 'Requested', 'Expires', 'Downloads left', 'Note from owner', 'Actions']}>
+          {data.items.map((request) => (
+            <tr key={request.id} data-request={request.filename}>
+              <td data-label="File">{request.filename}</td>
+              <td data-label="Status">
+                <StatusBadge status={request.status} />
+              </td>
+              <td data-label="Your reason" className="reason">
+                {request.reason}
+              </td>
+              <td data-label="Requested">{formatDateTime(request.createdAt)}</td>
+              <td data-label="Expires">{formatDate(request.expiresAt)}</td>
+              <td data-label="Downloads left">{downloadsLeft(request)}</td>
+              <td data-label="Note from owner">{request.decisionReason ?? '—'}</td>
+              <td data-label="Actions" className="actions">
+                {request.status === 'approved' ? (
+                  <button type="button" className="button-small button-primary" onClick={() => setDownloading(request)} aria-label={`Download ${request.filename}`}>
+                    Download
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       <Pager pages={pages} nextCursor={data?.nextCursor} />
       {downloading ? <PasswordDialog requestId={downloading.id} filename={downloading.filename} onClose={() => setDownloading(null)} /> : null}

@@ -1,5 +1,6 @@
 import type { AccessStatus } from '@sfe/contract';
 import { useId, useState } from 'react';
+import { DataTable } from '../../../components/ui/data-table.tsx';
 import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { Pager } from '../../../components/ui/pager.tsx';
 import { StatusBadge } from '../../../components/ui/status-badge.tsx';
@@ -44,42 +45,26 @@ export function RequestInbox() {
       </div>
       <ListStatus query={query} loading="Loading requests…" empty={data && data.items.length === 0 ? `No ${filter === 'all' ? '' : `${filter} `}requests.` : null} />
       {data && data.items.length > 0 ? (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">File</th>
-                <th scope="col">Consultant</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Requested</th>
-                <th scope="col">Status</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Downloads left</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((request) => (
-                <tr key={request.id} data-request={`${request.consultantName}:${request.filename}`}>
-                  <td data-label="File">{request.filename}</td>
-                  <td data-label="Consultant">{request.consultantName}</td>
-                  <td data-label="Reason" className="reason">
-                    {request.reason}
-                  </td>
-                  <td data-label="Requested">{formatDateTime(request.createdAt)}</td>
-                  <td data-label="Status">
-                    <StatusBadge status={request.status} />
-                  </td>
-                  <td data-label="Expires">{formatDate(request.expiresAt)}</td>
-                  <td data-label="Downloads left">{downloadsLeft(request)}</td>
-                  <td data-label="Actions" className="actions">
-                    <OwnerRequestActions request={request} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={['File', 'Consultant', 'Reason', 'Requested', 'Status', 'Expires', 'Downloads left', 'Actions']}>
+          {data.items.map((request) => (
+            <tr key={request.id} data-request={`${request.consultantName}:${request.filename}`}>
+              <td data-label="File">{request.filename}</td>
+              <td data-label="Consultant">{request.consultantName}</td>
+              <td data-label="Reason" className="reason">
+                {request.reason}
+              </td>
+              <td data-label="Requested">{formatDateTime(request.createdAt)}</td>
+              <td data-label="Status">
+                <StatusBadge status={request.status} />
+              </td>
+              <td data-label="Expires">{formatDate(request.expiresAt)}</td>
+              <td data-label="Downloads left">{downloadsLeft(request)}</td>
+              <td data-label="Actions" className="actions">
+                <OwnerRequestActions request={request} />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       <Pager pages={pages} nextCursor={data?.nextCursor} />
     </section>
