@@ -18,6 +18,7 @@ import { createHealthRepository } from './modules/health/health.repository.ts';
 import { createKeyRotationRepository } from './modules/users/key-rotation.repository.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { createUsersService } from './modules/users/users.service.ts';
+import { createPrivateKeyUnlock } from './modules/users/private-key-unlock.ts';
 import { createFsBlobStore } from './stores/blobstore/index.ts';
 import { openKeyStore } from './stores/keystore/index.ts';
 import { createDbRateLimitStore } from './stores/rate-limit-store.ts';
@@ -65,6 +66,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     ...(hooks.onAudit ? { onRecord: hooks.onAudit } : {}),
   });
   const kdfLimiter = createLimiter(config.kdfConcurrency);
+  const unlockPrivateKey = createPrivateKeyUnlock({ keyStore, audit, kdfLimiter });
 
   const auth = createAuthService({
     users: repositories.users,
@@ -89,6 +91,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     keyStore,
     audit,
     kdfLimiter,
+    unlockPrivateKey,
     kdf: config.kdf,
   });
   const files = createFilesService({
@@ -104,10 +107,8 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     requests: repositories.accessRequests,
     users: repositories.users,
     files,
-    keyStore,
-    kekRing,
+    unlockPrivateKey,
     audit,
-    kdfLimiter,
   });
 
   return {

@@ -51,6 +51,7 @@ export const ErrorCodes = [
   'RANGE_NOT_SATISFIABLE',
   'UNSUPPORTED_MEDIA_TYPE',
   'KEY_STORE_UNAVAILABLE',
+  'KEK_UNAVAILABLE',
   'PRIVATE_KEY_MISSING',
   'SERVICE_UNAVAILABLE',
   'INTERNAL_ERROR',
@@ -63,6 +64,8 @@ export const ReadyResponse = Type.Object({
   checks: Type.Object({
     database: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
     keyStore: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
+    /** Every key id that still wraps data is configured (see the start-up preflight). */
+    kek: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('down')])),
   }),
 });
 export type ReadyResponse = Type.Static<typeof ReadyResponse>;
