@@ -14,6 +14,8 @@ import { createAuthService, type AccessTokenClaims } from './modules/auth/auth.s
 import { createRefreshTokensRepository } from './modules/auth/refresh-tokens.repository.ts';
 import { createFilesRepository } from './modules/files/files.repository.ts';
 import { createFilesService } from './modules/files/files.service.ts';
+import { createKekRepository } from './modules/kek/kek.repository.ts';
+import { createKekService } from './modules/kek/kek.service.ts';
 import { createHealthRepository } from './modules/health/health.repository.ts';
 import { createKeyRotationRepository } from './modules/users/key-rotation.repository.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
@@ -59,6 +61,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     keyRotation: createKeyRotationRepository(prisma),
     audit: createAuditRepository(prisma),
     health: createHealthRepository(prisma),
+    kek: createKekRepository(prisma),
   };
   const audit = createAuditService({
     auditRepository: repositories.audit,
@@ -94,11 +97,22 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     unlockPrivateKey,
     kdf: config.kdf,
   });
+  const kek = createKekService({
+    kek: repositories.kek,
+    blobStore,
+    kekRing,
+    audit,
+    allowLegacyCiphers: config.allowLegacyCiphers,
+    batchSize: config.kekRotation.batchSize,
+    leaseMs: config.kekRotation.leaseMs,
+  });
+
   const files = createFilesService({
     files: repositories.files,
     accessRequests: repositories.accessRequests,
     blobStore,
     kekRing,
+    assertKekReady: kek.assertReady,
     audit,
     maxUploadBytes: config.maxUploadBytes,
     allowLegacyCiphers: config.allowLegacyCiphers,
@@ -113,10 +127,11 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
 
   return {
     config,
+    kekRing,
     keyStore,
     blobStore,
     repositories,
-    services: { auth, users, files, requests, audit },
+    services: { auth, users, files, requests, audit, kek },
     rateLimitStore: createDbRateLimitStore(prisma),
     health: { database: repositories.health.ping, keyStore: () => keyStore.ping() },
     /** Start-up cleanup after a crash mid-upload: partial blobs and blobs no row references. */

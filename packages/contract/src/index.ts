@@ -5,4 +5,5 @@ export * from './auth.ts';
 export * from './keys.ts';
 export * from './files.ts';
 export * from './access-requests.ts';
+export * from './kek.ts';
 export const API_PREFIX = '/api/v1';

@@ -62,3 +62,14 @@ export const invalidField = (name: string, message: string) =>
 /** A key id that wraps the data asked for is not in the configured KEK ring. */
 export const kekUnavailable = () =>
   fail('KEK_UNAVAILABLE', 'The master key that protects this data is not configured on the server; an operator must restore it.', { 'retry-after': '60' });
+
+/**
+ * The server must not start on this data (e.g. a key id that wraps DEKs is not
+ * configured): one line for the operator, never a stack trace.
+ */
+export class PreflightError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PreflightError';
+  }
+}

@@ -40,6 +40,8 @@ export interface FilesServiceDeps {
   accessRequests: AccessRequestsRepository;
   blobStore: BlobStore;
   kekRing: () => KekRing;
+  /** KEK_UNAVAILABLE while the configured ring lacks a key id that wraps data. */
+  assertKekReady: () => Promise<void>;
   audit: AuditLog;
   maxUploadBytes: number;
   allowLegacyCiphers: boolean;
@@ -106,6 +108,8 @@ export function createFilesService(deps: FilesServiceDeps) {
   return {
     async upload(actor: Actor, input: UploadInput): Promise<FileMetadata> {
       if (actor.role !== 'organization') throw forbidden('Only organizations upload files.');
+      // Never mix a data directory: with a key id missing, the operator started on the wrong key.
+      await deps.assertKekReady();
       try {
         assertAlgorithmAvailable(input.algorithm, deps.allowLegacyCiphers);
       } catch (error) {
