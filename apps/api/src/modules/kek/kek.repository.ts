@@ -85,7 +85,7 @@ export function createKekRepository(prisma: PrismaClient) {
     }): Promise<{ job: RotationJobRow; resumed: boolean } | null> {
       const taken = await prisma.rotationJob.updateMany({
         where: { runningLock: ROTATION_LOCK, OR: [{ leaseUntil: null }, { leaseUntil: { lt: input.now } }] },
-        data: { owner: input.owner, leaseUntil: input.leaseUntil, toKeyId: input.toKeyId },
+        data: { owner: input.owner, leaseUntil: input.leaseUntil },
       });
       if (taken.count === 1) {
         const job = await prisma.rotationJob.findFirst({ where: { runningLock: ROTATION_LOCK, owner: input.owner } });

@@ -137,6 +137,12 @@ export function createKekService(deps: KekServiceDeps) {
       createdById: actor?.id ?? null,
     });
     if (!claimed) throw conflict('A key rotation is already running.');
+    if (claimed.job.toKeyId !== ring.activeKeyId) {
+      // The interrupted job re-wrapped to a key that is no longer the active one: its
+      // cursor means nothing for the new key. End it and start over.
+      await kek.finish(claimed.job.id, owner, { status: 'failed', error: 'superseded: the active key changed before it finished', now });
+      return begin(actor);
+    }
     return { ...claimed, run: (options = {}) => run(claimed.job, owner, claimed.resumed, actor, options) };
   }
 
