@@ -14,7 +14,7 @@ import { createContainer, type Container } from './container.ts';
 import { AppError, PreflightError } from './lib/errors.ts';
 import authPlugin from './plugins/auth.ts';
 import docsPlugin from './plugins/docs.ts';
-import errorsPlugin from './plugins/errors.ts';
+import errorsPlugin, { frameworkErrorHandler } from './plugins/errors.ts';
 import metricsPlugin, { createMetrics } from './plugins/metrics.ts';
 import { accessRequestRoutes, fileAccessRequestRoutes } from './modules/access-requests/access-requests.routes.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
@@ -52,6 +52,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     logger: { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
+    frameworkErrors: frameworkErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   const container = await createContainer(config, {

@@ -94,7 +94,22 @@ export function kekCommands(program: Command): void {
         }
         if (begun.resumed) note(`sfe: resuming rotation ${begun.job.id} where it stopped`);
         const bar = progressBar('Re-wrapping');
-        const report = await begun.run({ onProgress: (p) => bar.update(p.done, p.total) }).finally(() => bar.stop());
+        // Ctrl-C stops between batches and gives the lease up, so a rerun continues at once.
+        const interrupt = new AbortController();
+        const onSignal = () => interrupt.abort();
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        const report = await begun
+          .run({ signal: interrupt.signal, onProgress: (p) => bar.update(p.done, p.total) })
+          .catch((error: unknown) => {
+            if (interrupt.signal.aborted) throw new CliError(`interrupted: run sfe kek rotate again to continue rotation ${begun.job.id}`, EXIT.failed);
+            throw error;
+          })
+          .finally(() => {
+            bar.stop();
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+          });
         const result = {
           rotationId: report.rotation.id,
           rewrapped: report.rewrapped,
