@@ -27,7 +27,7 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** One function per route of API.md; every type comes from @sfe/contract. */
+/** One function per route of docs/api.md; every type comes from @sfe/contract. */
 export function createApiClient(options: ApiClientOptions) {
   const t = createTransport(options);
 

@@ -31,7 +31,7 @@ export const Problem = Type.Object({
 });
 export type Problem = Type.Static<typeof Problem>;
 
-/** Stable error codes (API.md). */
+/** Stable error codes (docs/api.md). */
 export const ErrorCodes = [
   'VALIDATION_FAILED',
   'INVALID_CREDENTIALS',

@@ -1,4 +1,4 @@
-// The REST contract (API.md) as JSON schemas: the API validates and serializes with
+// The REST contract (docs/api.md) as JSON schemas: the API validates and serializes with
 // them, the typed client derives its types from them. Nothing here runs on a server.
 export * from './common.ts';
 export * from './auth.ts';

@@ -3,7 +3,7 @@ import confirm from '@inquirer/confirm';
 import password from '@inquirer/password';
 import { Presets, SingleBar } from 'cli-progress';
 
-/** Exit codes of the CLI contract (CLI.md). */
+/** Exit codes of the CLI contract (docs/cli.md). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3, unavailable: 4 } as const;
 
 /** An error the CLI reports as one line with its own exit code. */

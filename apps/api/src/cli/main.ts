@@ -9,7 +9,7 @@ import { kekCommands } from './commands/kek.ts';
 import { CliError, EXIT } from './io.ts';
 
 /**
- * `sfe`: the operator CLI (CLI.md). It works on the same configuration (environment)
+ * `sfe`: the operator CLI (docs/cli.md). It works on the same configuration (environment)
  * as the API and goes through the same services, so every action is validated and
  * audited alike. Secrets come from a no-echo prompt or stdin, never from arguments.
  */
@@ -31,7 +31,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** The exit code of CLI.md for an error, and the one line that says what happened. */
+/** The exit code of docs/cli.md for an error, and the one line that says what happened. */
 export function describeFailure(error: unknown): { exitCode: number; message: string | null } {
   if (error instanceof CommanderError) {
     // Commander already printed its own message (or the help).

@@ -29,7 +29,7 @@ const counts = (value: Record<string, number>) =>
     .map(([keyId, n]) => `${keyId}: ${n}`)
     .join(', ') || 'none';
 
-/** OpenSSL writes `enc` output raw without -a; the backup is raw so CLI.md's command works as printed. */
+/** OpenSSL writes `enc` output raw without -a; the backup is raw so docs/cli.md's command works as printed. */
 const openSslCommand = (file: string, iterations: number) => `openssl enc -d -aes-256-cbc -pbkdf2 -iter ${iterations} -in ${file}`;
 
 export function kekCommands(program: Command): void {

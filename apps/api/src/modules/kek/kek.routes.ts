@@ -4,7 +4,7 @@ import { bearer, problems } from '../../lib/route-schemas.ts';
 import type { RotationRunner } from './kek.runner.ts';
 import type { KekService } from './kek.service.ts';
 
-/** Admin > Master key (API.md). */
+/** Admin > Master key (docs/api.md). */
 export const kekRoutes: FastifyPluginAsyncTypebox<{ kek: KekService; rotations: RotationRunner }> = async (app, { kek, rotations }) => {
   app.addHook('onRequest', app.authenticate);
   app.addHook('onRequest', app.requireRole('admin'));
