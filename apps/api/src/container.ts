@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createKekRing, parseKek } from '@sfe/crypto';
 import type { Config } from './config.ts';
 import { createPrismaClient } from './db/client.ts';
-import { migrateDeploy } from './db/schema-engine.ts';
+import { applyMigrations } from './db/migrate-runner.ts';
 import { createLimiter } from './lib/limiter.ts';
 import { createAccessRequestsRepository } from './modules/access-requests/access-requests.repository.ts';
 import { createAccessRequestsService } from './modules/access-requests/access-requests.service.ts';
@@ -42,7 +42,7 @@ export interface ContainerHooks {
  * schema engine needs the SQLite file before the client opens it).
  */
 export async function createContainer(config: Config, hooks: ContainerHooks) {
-  await migrateDeploy({ databaseUrl: config.databaseUrl, migrationsDir: MIGRATIONS_DIR });
+  await applyMigrations({ databaseUrl: config.databaseUrl, migrationsDir: MIGRATIONS_DIR });
   const prisma = createPrismaClient(config.databaseUrl);
   const keyStore = await openKeyStore({
     ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
