@@ -44,7 +44,7 @@ describe('sfe admin create, and what an admin may do over the API', () => {
     expect(short.stderr).toMatch(/password must be 12 to 1024 characters/);
     expect(short.stderr + short.stdout).not.toContain('short\n');
     const taken = await sfe(['admin', 'create', '--username', 'root.admin', '--password-stdin'], dataDir, `${ADMIN_PASSWORD}\n`);
-    expect(taken.code).toBe(3); // refused by a precondition (CLI.md)
+    expect(taken.code).toBe(3); // refused by a precondition (docs/cli.md)
     expect(taken.stderr).toMatch(/username is taken/);
     expect(taken.stderr + taken.stdout).not.toContain(ADMIN_PASSWORD);
     const usage = await sfe(['admin', 'create'], dataDir, '');
