@@ -176,7 +176,11 @@ describe('master key: preflight, status and rotation over the API', () => {
       // One summary record per batch of 3, not one per file.
       expect(batches.map((b) => JSON.parse(b.details).rewrapped)).toEqual([3, 3, 2]);
       expect(batches.every((b) => b.userId === adminId && b.success)).toBe(true);
-      const [rotated, ...more] = await prisma.cryptoLog.findMany({ where: { operation: 'kek_rotated' } });
+      // The refused attempts (key missing, already running) are on record too.
+      const refused = await prisma.cryptoLog.findMany({ where: { operation: 'kek_rotated', success: false } });
+      expect(refused.map((r) => JSON.parse(r.details).refused).sort()).toEqual(['CONFLICT', 'KEK_UNAVAILABLE']);
+      expect(refused.every((r) => r.userId === adminId)).toBe(true);
+      const [rotated, ...more] = await prisma.cryptoLog.findMany({ where: { operation: 'kek_rotated', success: true } });
       expect(more).toHaveLength(0);
       expect(rotated).toMatchObject({ userId: adminId, success: true });
       expect(JSON.parse(rotated!.details)).toMatchObject({

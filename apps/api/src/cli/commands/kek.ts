@@ -86,7 +86,10 @@ export function kekCommands(program: Command): void {
           try {
             begun = await service.begin(null);
           } catch (error) {
-            if (!(error instanceof AppError && error.code === 'CONFLICT') || Date.now() > deadline) throw error;
+            if (!(error instanceof AppError && error.code === 'CONFLICT') || Date.now() > deadline) {
+              await service.recordRefusal(null, error);
+              throw error;
+            }
             if (!waited) note('sfe: a rotation is held by another run; waiting for its lease to lapse...');
             waited = true;
             await sleep(250);

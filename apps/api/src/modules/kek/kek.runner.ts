@@ -13,7 +13,10 @@ export function createRotationRunner(deps: { kek: KekService; log: ErrorLogger }
   const running = new Set<Promise<unknown>>();
   return {
     async start(actor: Actor): Promise<Rotation> {
-      const { job, run } = await deps.kek.begin(actor);
+      const { job, run } = await deps.kek.begin(actor).catch(async (error: unknown) => {
+        await deps.kek.recordRefusal(actor, error);
+        throw error;
+      });
       const work = run({ signal: controller.signal })
         .catch((error: unknown) => {
           if (!controller.signal.aborted) deps.log.error({ err: error, jobId: job.id }, 'key rotation failed');

@@ -234,9 +234,22 @@ export function createKekService(deps: KekServiceDeps) {
     };
   }
 
+  /** A rotation that was asked for and refused is part of the story too. */
+  async function recordRefusal(actor: Actor | null, error: unknown): Promise<void> {
+    if (!(error instanceof AppError)) return;
+    await audit.record({
+      operation: 'kek_rotated',
+      success: false,
+      userId: actor?.id ?? null,
+      ipAddress: actor?.ip ?? null,
+      details: { refused: error.code },
+    });
+  }
+
   return {
     status,
     missingKeyIds,
+    recordRefusal,
     assertReady,
     begin,
 
