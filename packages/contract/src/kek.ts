@@ -40,3 +40,21 @@ export const KekStatus = Type.Object({
 export type KekStatus = Type.Static<typeof KekStatus>;
 
 export const RotationParams = Type.Object({ id: Id }, { additionalProperties: false });
+
+export const KekVerifyBody = Type.Object(
+  { deep: Type.Optional(Type.Boolean({ description: 'Also authenticate the first and last segment of every blob.' })) },
+  { additionalProperties: false },
+);
+export type KekVerifyBody = Type.Static<typeof KekVerifyBody>;
+
+export const KekVerifyReport = Type.Object({
+  checked: Type.Integer({ minimum: 0 }),
+  ok: Type.Boolean(),
+  failed: Type.Array(
+    Type.Object({
+      fileId: Type.String(),
+      reason: Type.Union([Type.Literal('kek_unavailable'), Type.Literal('unwrap_failed'), Type.Literal('blob_missing'), Type.Literal('blob_corrupt')]),
+    }),
+  ),
+});
+export type KekVerifyReport = Type.Static<typeof KekVerifyReport>;

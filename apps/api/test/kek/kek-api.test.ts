@@ -162,6 +162,9 @@ describe('master key: preflight, status and rotation over the API', () => {
     }
     const granted = await approve(t.app, owner, pendingRequestId);
     expect(granted.status).toBe('approved');
+    const adminSession = await login(t.app, 'kek.admin', ADMIN_PASSWORD);
+    const overHttp = await t.app.inject({ method: 'POST', url: '/api/v1/admin/kek/verify', headers: adminSession.headers, payload: { deep: true } });
+    expect(overHttp.json()).toEqual({ checked: files.length, ok: true, failed: [] });
     const verify = await sfe(['kek', 'verify', '--deep', '--json'], { DATA_DIR: dataDir, MASTER_KEY: K1 });
     expect(verify.code, verify.stderr).toBe(0);
     expect(JSON.parse(verify.stdout)).toEqual({ checked: files.length, ok: true, failed: [] });
@@ -203,6 +206,7 @@ describe('master key: preflight, status and rotation over the API', () => {
       const routes = [
         { method: 'GET' as const, url: '/api/v1/admin/kek' },
         { method: 'POST' as const, url: '/api/v1/admin/kek/rotate' },
+        { method: 'POST' as const, url: '/api/v1/admin/kek/verify' },
         { method: 'GET' as const, url: `/api/v1/admin/kek/rotations/${randomBytes(8).toString('hex')}` },
       ];
       const o = await login(t.app, org.username, org.password);
@@ -212,7 +216,9 @@ describe('master key: preflight, status and rotation over the API', () => {
         for (const session of [o, c]) expect((await t.app.inject({ ...route, headers: session.headers })).statusCode).toBe(403);
       }
       const spec = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
-      for (const path of ['/api/v1/admin/kek', '/api/v1/admin/kek/rotate', '/api/v1/admin/kek/rotations/{id}']) expect(spec.paths[path]).toBeDefined();
+      for (const path of ['/api/v1/admin/kek', '/api/v1/admin/kek/rotate', '/api/v1/admin/kek/verify', '/api/v1/admin/kek/rotations/{id}']) {
+        expect(spec.paths[path]).toBeDefined();
+      }
     } finally {
       await t.close();
     }

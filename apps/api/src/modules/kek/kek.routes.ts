@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { EmptyBody, KekStatus, Rotation, RotationParams } from '@sfe/contract';
+import { EmptyBody, KekStatus, KekVerifyBody, KekVerifyReport, Rotation, RotationParams } from '@sfe/contract';
 import { bearer, problems } from '../../lib/route-schemas.ts';
 import type { RotationRunner } from './kek.runner.ts';
 import type { KekService } from './kek.service.ts';
@@ -23,6 +23,12 @@ export const kekRoutes: FastifyPluginAsyncTypebox<{ kek: KekService; rotations: 
     '/rotate',
     { schema: { tags, security: bearer, body: EmptyBody, response: { 202: Rotation, ...problems(401, 403, 409, 503) } } },
     async (request, reply) => reply.code(202).send(await rotations.start(request.actor)),
+  );
+
+  app.post(
+    '/verify',
+    { schema: { tags, security: bearer, body: KekVerifyBody, response: { 200: KekVerifyReport, ...problems(400, 401, 403) } } },
+    async (request) => kek.verify({ deep: request.body.deep === true }),
   );
 
   app.get(
