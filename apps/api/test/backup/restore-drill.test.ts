@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { rm, stat } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createContainer } from '../../src/container.ts';
 import { createPrismaClient } from '../../src/db/client.ts';
 import { BackupRefusedError, createBackup, restoreBackup, type BackupProgress } from '../../src/modules/backup/index.ts';
+import { openKeyStore } from '../../src/stores/keystore/index.ts';
 import { buildTestApp, makeDataDir, TEST_KDF, type Session } from '../helpers/app.ts';
 import { approve, downloadRaw, loginAs, newUser, requestAccess, sha256, uploadFile } from '../helpers/fixtures.ts';
 import { startJongodb, withDatabase, type Jongodb } from '../helpers/jongodb.ts';
@@ -30,6 +32,17 @@ async function auditRecord(databaseUrl: string, operation: string) {
     return await prisma.cryptoLog.findFirst({ where: { operation }, orderBy: { seq: 'desc' } });
   } finally {
     await prisma.$disconnect();
+  }
+}
+
+async function mongoRecords(uri: string): Promise<number> {
+  const store = await openKeyStore({ mongodbUri: uri, dataDir: '/nonexistent' });
+  try {
+    let count = 0;
+    for await (const _record of store.listAll()) count += 1;
+    return count;
+  } finally {
+    await store.close();
   }
 }
 
@@ -164,6 +177,32 @@ describe('restore drill: MongoDB key store', () => {
       expect(error).toBeInstanceOf(BackupRefusedError);
       expect(error).toMatchObject({ reason: 'key_store_not_empty' });
       await expect(stat(again)).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(await mongoRecords(targetMongo)).toBe(2);
+
+      // A restore that fails after writing (the archive changed once verified) takes
+      // its records out of MongoDB again.
+      const other = withDatabase(server.uri, 'sfe_undone');
+      const altered = await readFile(archive);
+      altered[altered.length - 1] = (altered[altered.length - 1] ?? 0) ^ 0x01;
+      let swapped = false;
+      const undone: unknown = await restoreBackup({
+        inFile: archive,
+        dataDir: again,
+        passphrase: PASSPHRASE,
+        configuredKeyIds: [KEY_ID],
+        mongodbUri: other,
+        env: { NODE_ENV: 'test', LOG_LEVEL: 'silent', MASTER_KEY, JWT_SECRET },
+        onProgress: (progress) => {
+          if (progress.phase === 'restore' && !swapped) {
+            swapped = true;
+            writeFileSync(archive, altered);
+          }
+        },
+      }).catch((e: unknown) => e);
+      expect(swapped).toBe(true);
+      expect(undone).toMatchObject({ reason: 'undecryptable' });
+      await expect(stat(again)).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(await mongoRecords(other)).toBe(0);
     } finally {
       await rm(work, { recursive: true, force: true });
     }

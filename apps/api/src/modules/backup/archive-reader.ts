@@ -51,13 +51,22 @@ export async function* archiveEntries(
       else if (expected !== null ? entry.name !== expected : blobKeyOf(entry.name) === null) {
         throw new ArchiveFormatError(`unexpected entry ${JSON.stringify(entry.name)}`);
       }
-      yield entry;
+      yield { ...entry, body: refusing(entry.body) };
     }
   } catch (error) {
     throw asRefusal(error);
   } finally {
     source.destroy();
     decrypt.destroy();
+  }
+}
+
+/** A failure met while the caller reads an entry (e.g. the last segment's tag) is a refusal too. */
+async function* refusing(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* body;
+  } catch (error) {
+    throw asRefusal(error);
   }
 }
 
