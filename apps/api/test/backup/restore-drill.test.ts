@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createContainer } from '../../src/container.ts';
 import { createPrismaClient } from '../../src/db/client.ts';
 import { BackupRefusedError, createBackup, restoreBackup, type BackupProgress } from '../../src/modules/backup/index.ts';
-import { openKeyStore } from '../../src/stores/keystore/index.ts';
+import { keyFieldsOf, openKeyStore, type KeyStore, type PrivateKeyRecord } from '../../src/stores/keystore/index.ts';
 import { buildTestApp, makeDataDir, TEST_KDF, type Session } from '../helpers/app.ts';
 import { approve, downloadRaw, loginAs, newUser, requestAccess, sha256, uploadFile } from '../helpers/fixtures.ts';
 import { startJongodb, withDatabase, type Jongodb } from '../helpers/jongodb.ts';
@@ -35,15 +35,18 @@ async function auditRecord(databaseUrl: string, operation: string) {
   }
 }
 
-async function mongoRecords(uri: string): Promise<number> {
-  const store = await openKeyStore({ mongodbUri: uri, dataDir: '/nonexistent' });
+async function listRecords(store: KeyStore): Promise<PrivateKeyRecord[]> {
   try {
-    let count = 0;
-    for await (const _record of store.listAll()) count += 1;
-    return count;
+    const records: PrivateKeyRecord[] = [];
+    for await (const record of store.listAll()) records.push(record);
+    return records;
   } finally {
     await store.close();
   }
+}
+
+async function mongoRecords(uri: string): Promise<number> {
+  return (await listRecords(await openKeyStore({ mongodbUri: uri, dataDir: '/nonexistent' }))).length;
 }
 
 async function ownerDownload(app: FastifyInstance, org: Session, fileId: string) {
@@ -178,6 +181,20 @@ describe('restore drill: MongoDB key store', () => {
       expect(error).toMatchObject({ reason: 'key_store_not_empty' });
       await expect(stat(again)).rejects.toMatchObject({ code: 'ENOENT' });
       expect(await mongoRecords(targetMongo)).toBe(2);
+
+      // The same archive into the embedded store: the records are the same bytes.
+      const embeddedDir = path.join(work, 'embedded');
+      await restoreBackup({
+        inFile: archive,
+        dataDir: embeddedDir,
+        passphrase: PASSPHRASE,
+        configuredKeyIds: [KEY_ID],
+        env: { NODE_ENV: 'test', LOG_LEVEL: 'silent', MASTER_KEY, JWT_SECRET },
+      });
+      const fromMongo = await listRecords(await openKeyStore({ mongodbUri: targetMongo, dataDir: '/nonexistent' }));
+      const fromEmbedded = await listRecords(await openKeyStore({ dataDir: embeddedDir }));
+      expect(fromEmbedded.map(keyFieldsOf)).toEqual(fromMongo.map(keyFieldsOf));
+      expect(fromEmbedded.map((r) => r.createdAt.getTime())).toEqual(fromMongo.map((r) => r.createdAt.getTime()));
 
       // A restore that fails after writing (the archive changed once verified) takes
       // its records out of MongoDB again.
