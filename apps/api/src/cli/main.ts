@@ -3,7 +3,9 @@ import { InvalidKeyError, InvalidShareError } from '@sfe/crypto';
 import { ConfigError } from '../config.ts';
 import { AppError, PreflightError } from '../lib/errors.ts';
 import { KeyStoreUnavailableError } from '../stores/keystore/index.ts';
+import { BackupRefusedError } from '../modules/backup/index.ts';
 import { adminCommands } from './commands/admin.ts';
+import { backupCommands } from './commands/backup.ts';
 import { decryptCommand } from './commands/decrypt.ts';
 import { kekCommands } from './commands/kek.ts';
 import { CliError, EXIT } from './io.ts';
@@ -21,6 +23,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   adminCommands(program);
   kekCommands(program);
+  backupCommands(program);
   decryptCommand(program);
   // Every subcommand reports usage errors the same way instead of exiting by itself.
   const override = (command: Command) => {
@@ -54,7 +57,7 @@ export function describeFailure(error: unknown): { exitCode: number; message: st
             : EXIT.failed;
     return { exitCode, message: `${error.message} (${error.code})` };
   }
-  if (error instanceof Error && error.name === 'BackupRefusedError') return { exitCode: EXIT.refused, message: error.message };
+  if (error instanceof BackupRefusedError) return { exitCode: EXIT.refused, message: error.message };
   if (error instanceof Error && error.name === 'PrismaClientInitializationError') {
     return { exitCode: EXIT.unavailable, message: 'the app database is unavailable' };
   }

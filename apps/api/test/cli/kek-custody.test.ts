@@ -146,6 +146,8 @@ describe('the sfe command line itself', () => {
     ['kek', 'restore'],
     ['kek', 'split'],
     ['kek', 'combine'],
+    ['backup'],
+    ['restore'],
     ['decrypt'],
   ];
 
