@@ -57,6 +57,11 @@ export function createKekRepository(prisma: PrismaClient) {
      * One statement for the whole batch, compare-and-set per row: a row changes only if
      * it still holds the wrapped value that was read (a file shredded meanwhile keeps
      * its null). Returns how many rows changed.
+     *
+     * UPDATE ... FROM joins each batch row to its file by primary key. The unary `+`
+     * (a no-op on any value) keeps SQLite from indexing v on `expected` and scanning the
+     * whole table against it; correlated `(SELECT ... FROM v WHERE v.id = ...)` lookups
+     * instead scan v once per row, quadratic in the batch size.
      */
     async rewrap(batch: Rewrap[], keyId: string): Promise<number> {
       if (batch.length === 0) return 0;
@@ -64,10 +69,11 @@ export function createKekRepository(prisma: PrismaClient) {
       return prisma.$executeRaw`
         WITH v(id, expected, next) AS (VALUES ${values})
         UPDATE encrypted_files
-           SET wrapped_key = (SELECT next FROM v WHERE v.id = encrypted_files.id), kek_id = ${keyId}
-         WHERE id IN (SELECT id FROM v)
-           AND deleted_at IS NULL
-           AND wrapped_key = (SELECT expected FROM v WHERE v.id = encrypted_files.id)`;
+           SET wrapped_key = v.next, kek_id = ${keyId}
+          FROM v
+         WHERE encrypted_files.id = v.id
+           AND encrypted_files.deleted_at IS NULL
+           AND encrypted_files.wrapped_key = +v.expected`;
     },
 
     /**
