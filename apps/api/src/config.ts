@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import path from 'node:path';
+import { weakSecretReason } from './lib/secret-strength.ts';
 
 /**
  * The one place that reads process.env. Everything is validated once at boot; a bad
@@ -73,7 +74,8 @@ function masterKeyFrom(env: Env, isProduction: boolean, dataDir: string, warning
   const raw = env.MASTER_KEY;
   if (raw !== undefined && raw !== '') {
     if (!HEX_KEY.test(raw)) throw new ConfigError('MASTER_KEY must be exactly 64 hexadecimal characters (32 random bytes).');
-    if (/^(.)\1*$/.test(raw)) throw new ConfigError('MASTER_KEY is not random (one repeated character); generate one with `openssl rand -hex 32`.');
+    const weak = weakSecretReason(Buffer.from(raw, 'hex'), raw.toLowerCase(), 16);
+    if (weak) throw new ConfigError(`MASTER_KEY is not random: it ${weak}; generate one with \`openssl rand -hex 32\`.`);
     return raw.toLowerCase();
   }
   if (isProduction) throw new ConfigError('MASTER_KEY is required in production: 64 hexadecimal characters (`openssl rand -hex 32`).');
@@ -84,6 +86,8 @@ function jwtSecretFrom(env: Env, isProduction: boolean, dataDir: string, warning
   const raw = env.JWT_SECRET;
   if (raw !== undefined && raw !== '') {
     if (raw.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters of random data (`openssl rand -hex 32`).');
+    const weak = weakSecretReason(Buffer.from(raw, 'utf8'), raw, 10);
+    if (weak) throw new ConfigError(`JWT_SECRET is not random: it ${weak}; generate one with \`openssl rand -hex 32\`.`);
     return raw;
   }
   if (isProduction) throw new ConfigError('JWT_SECRET is required in production: at least 32 random characters (`openssl rand -hex 32`).');
