@@ -42,7 +42,9 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions) {
   await app.register(fastifyJwt, {
     secret: options.secret,
     sign: { algorithm: 'HS256', expiresIn: options.accessTokenTtlSeconds, aud: AUDIENCE, iss: ISSUER },
-    verify: { algorithms: ['HS256'], allowedAud: AUDIENCE, allowedIss: ISSUER },
+    // A token must name us as audience and issuer and carry its subject and expiry: a
+    // claim left out is never read as "any".
+    verify: { algorithms: ['HS256'], allowedAud: AUDIENCE, allowedIss: ISSUER, requiredClaims: ['aud', 'iss', 'sub', 'exp', 'iat'] },
   });
 
   app.decorateRequest('actor', null as unknown as Actor);

@@ -30,12 +30,16 @@ const userSelect = {
   createdAt: true,
 } as const;
 
+/** The case-folded form that makes a username unique. */
+export const usernameKeyOf = (username: string) => username.toLowerCase();
+
 export function createUsersRepository(prisma: PrismaClient) {
   return {
     findById: (id: string): Promise<UserRow | null> => prisma.user.findUnique({ where: { id }, select: userSelect }),
 
+    /** Usernames are one name whatever their case (ORGA is orga). */
     findByUsername: (username: string): Promise<UserRow | null> =>
-      prisma.user.findUnique({ where: { username }, select: userSelect }),
+      prisma.user.findUnique({ where: { usernameKey: usernameKeyOf(username) }, select: userSelect }),
 
     /** What the auth hook needs on every request: one indexed lookup. */
     findAuthState: (id: string) =>
@@ -50,7 +54,7 @@ export function createUsersRepository(prisma: PrismaClient) {
       publicKeyFingerprint: string;
       keyAlgorithm: string;
       keyGeneratedAt: Date;
-    }): Promise<UserRow> => prisma.user.create({ data, select: userSelect }),
+    }): Promise<UserRow> => prisma.user.create({ data: { ...data, usernameKey: usernameKeyOf(data.username) }, select: userSelect }),
 
     /**
      * Counts a failed login inside a sliding window and locks the account once the
