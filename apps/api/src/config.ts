@@ -28,11 +28,20 @@ export interface Config {
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
   readonly keyStoreTimeoutMs: number;
+  /** A connection with no bytes moving for this long is closed (stalled uploads and downloads). */
+  readonly idleTimeoutMs: number;
   /**
    * How many scrypt/PBKDF2/RSA-keygen jobs run at once. Default: one fewer than the
    * cores, so a burst of logins never takes every core from streaming transfers.
    */
   readonly kdfConcurrency: number;
+  /**
+   * RSA key generation (register, rotate) has its own pool: this many at once, and at
+   * most `keygenQueue` waiting; more answer 503 with Retry-After. A 4096-bit key costs
+   * seconds of a core, so a burst of registrations must never take every core.
+   */
+  readonly keygenConcurrency: number;
+  readonly keygenQueue: number;
   /** Work factors. Only tests lower them (via buildApp), never the environment. */
   readonly kdf: { readonly pbkdf2Iterations: number; readonly scrypt: { N: number; r: number; p: number } };
   /** Notes for the operator, logged once at start (e.g. generated development secrets). */
@@ -161,7 +170,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 300, 365 * 86_400),
     keyStoreTimeoutMs: int(env, 'KEY_STORE_TIMEOUT_MS', 3000, 100, 120_000),
+    idleTimeoutMs: int(env, 'IDLE_TIMEOUT_MS', 60_000, 1_000, 3_600_000),
     kdfConcurrency: int(env, 'KDF_CONCURRENCY', Math.max(1, availableParallelism() - 1), 1, 256),
+    keygenConcurrency: int(env, 'KEYGEN_CONCURRENCY', 1, 1, 64),
+    keygenQueue: int(env, 'KEYGEN_QUEUE', 4, 0, 1024),
     kdf: { pbkdf2Iterations: 600_000, scrypt: { N: 2 ** 17, r: 8, p: 1 } },
     warnings,
   };

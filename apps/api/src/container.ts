@@ -4,6 +4,7 @@ import { createKekRing, parseKek } from '@sfe/crypto';
 import type { Config } from './config.ts';
 import { createPrismaClient } from './db/client.ts';
 import { migrateDeploy } from './db/schema-engine.ts';
+import { fail } from './lib/errors.ts';
 import { createLimiter } from './lib/limiter.ts';
 import { createAccessRequestsRepository } from './modules/access-requests/access-requests.repository.ts';
 import { createAccessRequestsService } from './modules/access-requests/access-requests.service.ts';
@@ -66,6 +67,10 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     ...(hooks.onAudit ? { onRecord: hooks.onAudit } : {}),
   });
   const kdfLimiter = createLimiter(config.kdfConcurrency);
+  const keygenLimiter = createLimiter(config.keygenConcurrency, {
+    maxQueue: config.keygenQueue,
+    whenFull: () => fail('SERVICE_UNAVAILABLE', 'Key generation is busy; nothing was changed. Try again shortly.', { 'retry-after': '10' }),
+  });
   const unlockPrivateKey = createPrivateKeyUnlock({ keyStore, audit, kdfLimiter });
 
   const auth = createAuthService({
@@ -74,6 +79,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     keyStore,
     audit,
     kdfLimiter,
+    keygenLimiter,
     signAccessToken: (claims) => {
       if (!hooks.signAccessToken) throw new Error('access tokens are issued by the API only');
       return hooks.signAccessToken(claims);
@@ -91,6 +97,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     keyStore,
     audit,
     kdfLimiter,
+    keygenLimiter,
     unlockPrivateKey,
     kdf: config.kdf,
   });

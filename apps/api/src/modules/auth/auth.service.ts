@@ -30,6 +30,8 @@ export interface AuthServiceDeps {
   keyStore: KeyStore;
   audit: AuditLog;
   kdfLimiter: Limiter;
+  /** RSA key generation's own bounded pool (503 when its queue is full). */
+  keygenLimiter: Limiter;
   signAccessToken: (claims: AccessTokenClaims) => string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
@@ -67,10 +69,10 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (await users.findByUsername(input.username)) throw conflict('That username is taken.');
       const keySize: KeySize = input.keySize ?? 2048;
       const userId = randomUUID();
-      const [passwordHash, keyPair] = await Promise.all([
-        kdfLimiter.run(() => hashPassword(input.password, deps.kdf.scrypt)),
-        kdfLimiter.run(() => generateRsaKeyPair(keySize)),
-      ]);
+      // The key pair first: when key generation is saturated the answer is a quick 503,
+      // before any password hashing is spent on this request.
+      const keyPair = await deps.keygenLimiter.run(() => generateRsaKeyPair(keySize));
+      const passwordHash = await kdfLimiter.run(() => hashPassword(input.password, deps.kdf.scrypt));
       const protectedKey = await kdfLimiter.run(() =>
         protectPrivateKey(keyPair.privateKeyDer, input.password, { userId, fingerprint: keyPair.fingerprint }, {
           iterations: deps.kdf.pbkdf2Iterations,
