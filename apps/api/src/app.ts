@@ -159,6 +159,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     secret: config.jwtSecret,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     users: container.repositories.users,
+    refreshTokens: container.repositories.refreshTokens,
   });
 
   const { auth, users, files, requests } = container.services;

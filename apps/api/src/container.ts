@@ -12,7 +12,9 @@ import { createAuditRepository } from './modules/audit/audit.repository.ts';
 import { createAuditService, type ErrorLogger } from './modules/audit/audit.service.ts';
 import type { AuditEvent } from './modules/audit/audit.operations.ts';
 import { createAuthService, type AccessTokenClaims } from './modules/auth/auth.service.ts';
+import { createPasswordAttempts } from './modules/auth/password-attempts.ts';
 import { createRefreshTokensRepository } from './modules/auth/refresh-tokens.repository.ts';
+import { createUnknownUserLockoutRepository } from './modules/auth/unknown-user-lockout.repository.ts';
 import { createFilesRepository } from './modules/files/files.repository.ts';
 import { createFilesService } from './modules/files/files.service.ts';
 import { createHealthRepository } from './modules/health/health.repository.ts';
@@ -71,7 +73,13 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     maxQueue: config.keygenQueue,
     whenFull: () => fail('SERVICE_UNAVAILABLE', 'Key generation is busy; nothing was changed. Try again shortly.', { 'retry-after': '10' }),
   });
-  const unlockPrivateKey = createPrivateKeyUnlock({ keyStore, audit, kdfLimiter });
+  const passwordAttempts = createPasswordAttempts({
+    users: repositories.users,
+    unknownUsers: createUnknownUserLockoutRepository(prisma),
+    audit,
+    ...(hooks.onFailedLogin ? { onFailed: hooks.onFailedLogin } : {}),
+  });
+  const unlockPrivateKey = createPrivateKeyUnlock({ keyStore, audit, kdfLimiter, passwordAttempts });
 
   const auth = createAuthService({
     users: repositories.users,
@@ -87,7 +95,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     kdf: config.kdf,
-    ...(hooks.onFailedLogin ? { onFailedLogin: hooks.onFailedLogin } : {}),
+    passwordAttempts,
   });
   const users = createUsersService({
     users: repositories.users,
@@ -98,6 +106,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     audit,
     kdfLimiter,
     keygenLimiter,
+    passwordAttempts,
     unlockPrivateKey,
     kdf: config.kdf,
   });

@@ -18,6 +18,7 @@ import type { RefreshTokensRepository } from '../auth/refresh-tokens.repository.
 import type { UsersRepository } from './users.repository.ts';
 import type { KeyRotationRepository } from './key-rotation.repository.ts';
 import type { UnlockPrivateKey } from './private-key-unlock.ts';
+import type { PasswordAttempts } from '../auth/password-attempts.ts';
 
 export interface UsersServiceDeps {
   users: UsersRepository;
@@ -29,6 +30,7 @@ export interface UsersServiceDeps {
   kdfLimiter: Limiter;
   /** RSA key generation: its own small pool and queue, so it never starves logins and downloads. */
   keygenLimiter: Limiter;
+  passwordAttempts: PasswordAttempts;
   unlockPrivateKey: UnlockPrivateKey;
   kdf: { pbkdf2Iterations: number; scrypt: { N: number; r: number; p: number } };
 }
@@ -171,7 +173,10 @@ export function createUsersService(deps: UsersServiceDeps) {
     async changePassword(actor: Actor, body: ChangePasswordBody): Promise<void> {
       const user = await users.findById(actor.id);
       if (!user) throw notFound('User');
-      if (!(await kdfLimiter.run(() => verifyPassword(body.currentPassword, user.passwordHash)))) {
+      const ok = await deps.passwordAttempts.check(actor.id, actor.ip, () =>
+        kdfLimiter.run(() => verifyPassword(body.currentPassword, user.passwordHash)),
+      );
+      if (!ok) {
         await audit.record({ operation: 'password_changed', success: false, userId: actor.id, ipAddress: actor.ip, details: { reason: 'wrong_password' } });
         throw wrongPassword();
       }
