@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { buildTestApp } from '../helpers/app.ts';
 
-const KEY = 'a3'.repeat(32);
-const SECRET = 'b'.repeat(16) + 'c'.repeat(16) + 'd'.repeat(8);
+const KEY = '5f0c3a9e7d12b84c6e0f9a3d2b71c58e4a6d0f3b9c2e7a15d8f46b0c3e9a2d71';
+const SECRET = 'q8Zt3vN1xK7pR2mW9yB4cL6hF0jD5sGa';
 
 describe('configuration', () => {
   let dir: string;
