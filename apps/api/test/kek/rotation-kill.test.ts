@@ -168,6 +168,8 @@ describe('sfe kek rotate killed with SIGKILL at a random point, then run again',
           expect(rerun.resumed, `phase ${phase}`).toBe(phase === 'mid-job');
           if (phase === 'mid-job') expect(rerun.rotationId).toBe(rotation?.id);
           expect(rerun).toMatchObject({ failed: 0, after: { [toId]: FILES }, verify: { checked: FILES, ok: true } });
+          // Counts are exact across the kill: the job counted every row it moved.
+          if (phase !== 'after-end') expect(rerun.rewrapped).toBe(FILES);
 
           const status = json<KekStatus>(await sfe(['kek', 'status', '--json'], env), 'status after the rerun');
           expect(status.activeKeyId).toBe(toId);
@@ -210,21 +212,29 @@ describe('sfe kek rotate killed with SIGKILL at a random point, then run again',
           details: JSON.parse(r.details) as { jobId: string; toKeyId: string },
         }));
         const rewrapped = (await container.repositories.audit.list({ operation: 'dek_rewrapped' }, 100_000)).map(
-          (r) => JSON.parse(r.details) as { jobId: string; toKeyId: string; rewrapped: number; failed: number },
+          (r) => JSON.parse(r.details) as { jobId: string; toKeyId: string; rewrapped: number; failed: number; throughFileId: string },
         );
         for (const to of keys.slice(1)) {
           const toId = idOf(to);
           expect(rotated.filter((r) => !r.success && r.details.toKeyId === toId)).toEqual([]);
-          // dek_rewrapped is one summary per batch, never one per file. A kill between a
-          // batch's statement and its record can lose at most that one batch's record.
-          const batches = rewrapped.filter((r) => r.toKeyId === toId);
+          // dek_rewrapped is one summary per batch, never one per file. A batch and the job's
+          // count commit together, and a batch committed but not yet audited when the run
+          // was killed is audited by the rerun: none is lost. A kill in the one statement
+          // between a record and the job forgetting the batch can repeat that record
+          // (marked recovered): count each batch once.
+          const seen = new Set<string>();
+          const batches = rewrapped.filter((r) => {
+            const key = `${r.jobId}:${r.throughFileId}`;
+            if (r.toKeyId !== toId || seen.has(key)) return false;
+            seen.add(key);
+            return true;
+          });
           expect(batches.every((b) => b.rewrapped <= BATCH_SIZE && b.failed === 0)).toBe(true);
           expect(batches.length).toBeLessThanOrEqual(Math.ceil(FILES / BATCH_SIZE) + 1);
           const sum = batches.reduce((n, b) => n + b.rewrapped, 0);
           const run = phases[keys.indexOf(to) - 1];
           if (run) run.auditedRewraps = sum;
-          expect(sum).toBeLessThanOrEqual(FILES);
-          expect(sum).toBeGreaterThanOrEqual(FILES - BATCH_SIZE);
+          expect(sum).toBe(FILES);
         }
         // Every rotation that completed has its kek_rotated record.
         const recorded = new Set(rotated.filter((r) => r.success).map((r) => r.details.jobId));
