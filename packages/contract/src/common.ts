@@ -53,6 +53,7 @@ export const ErrorCodes = [
   'KEY_STORE_UNAVAILABLE',
   'PRIVATE_KEY_MISSING',
   'SERVICE_UNAVAILABLE',
+  'AUDIT_UNAVAILABLE',
   'INTERNAL_ERROR',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];

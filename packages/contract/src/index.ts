@@ -6,3 +6,5 @@ export * from './keys.ts';
 export * from './files.ts';
 export * from './access-requests.ts';
 export const API_PREFIX = '/api/v1';
+export * from './admin.ts';
+export * from './audit.ts';

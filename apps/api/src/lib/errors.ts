@@ -25,3 +25,10 @@ export const unauthorized = (detail = 'Authentication required.') => new AppErro
 /** 400 VALIDATION_FAILED naming the offending field, as route schema failures do. */
 export const invalidField = (name: string, message: string) =>
   new AppError(400, 'VALIDATION_FAILED', `${name} ${message}.`, {}, [{ name, message }]);
+export const accountDisabled = () => new AppError(403, 'ACCOUNT_DISABLED', 'This account is disabled. Contact your administrator.');
+export const privateKeyMissing = (detail = 'The private key was deleted by an administrator; it cannot be used.') =>
+  new AppError(409, 'PRIVATE_KEY_MISSING', detail);
+export const accessNotApproved = (detail = 'Access to this file is not approved.') => new AppError(403, 'ACCESS_NOT_APPROVED', detail);
+/** The audit record of a sensitive operation could not be written, so the operation did not happen. */
+export const auditUnavailable = () =>
+  new AppError(503, 'AUDIT_UNAVAILABLE', 'The audit trail cannot be written right now; nothing was done. Try again later.', { 'retry-after': '5' });

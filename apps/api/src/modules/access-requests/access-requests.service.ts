@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { AccessRequest, AccessRequestList, ApproveBody, ListAccessRequestsQuery } from '@sfe/contract';
 import { DecryptionFailedError, WrongPasswordError, rsaUnwrapDek, rsaWrapDek, unprotectPrivateKey, unwrapDek, type KekRing } from '@sfe/crypto';
 import type { Actor } from '../../lib/actor.ts';
-import { AppError, conflict, forbidden, invalidField, notFound } from '../../lib/errors.ts';
+import { AppError, accessNotApproved, conflict, forbidden, invalidField, notFound, privateKeyMissing } from '../../lib/errors.ts';
 import type { Limiter } from '../../lib/limiter.ts';
 import type { KeyStore } from '../../stores/keystore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
@@ -99,7 +99,8 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       const now = new Date();
       const expiresAt = body.expiresAt ? new Date(body.expiresAt) : null;
       if (expiresAt && expiresAt <= now) throw invalidField('body.expiresAt', 'must be in the future');
-      if (row.status !== 'pending') throw illegal(row, 'approved');
+      // A suspended grant (unusual_access) opens again only when its owner approves it again.
+      if (row.status !== 'pending' && row.status !== 'suspended') throw illegal(row, 'approved');
       const file = await deps.files.findLive(row.fileId);
       if (!file?.wrappedKey) throw conflict('The file no longer exists.');
       const consultant = await deps.users.publicKey(row.consultantId);
@@ -116,6 +117,9 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       let wrapped: Buffer;
       try {
         wrapped = await rsaWrapDek(consultant.publicKeyPem, dek);
+      } catch (error) {
+        await audit.record({ operation: 'key_wrapped', success: false, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: file.id, wrappedBy: 'rsa-oaep-sha256' } });
+        throw error;
       } finally {
         dek.fill(0);
       }
@@ -148,7 +152,10 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
     async deny(actor: Actor, id: string, reason: string | undefined): Promise<AccessRequest> {
       const row = await ownedByActor(actor, id, 'deny');
       const closed = await requests.close(id, ['pending'], 'denied', { processedById: actor.id, decisionReason: reason ?? null, now: new Date() });
-      if (!closed) throw illegal(row, 'denied');
+      if (!closed) {
+        await audit.record({ operation: 'access_denied', success: false, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: row.fileId, from: row.status } });
+        throw illegal(row, 'denied');
+      }
       await audit.record({ operation: 'access_denied', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: row.fileId } });
       return reload(id);
     },
@@ -157,9 +164,12 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       const row = await visible(actor, id);
       if (actor.role === 'consultant') throw forbidden('Only the owning organization or an admin can revoke a grant.');
       const now = new Date();
-      const from = effectiveStatus(row, now) === 'expired' ? [] : ['pending', 'approved'];
+      const from = effectiveStatus(row, now) === 'expired' ? [] : ['pending', 'approved', 'suspended'];
       const closed = await requests.close(id, from, 'revoked', { processedById: actor.id, now });
-      if (!closed) throw illegal(row, 'revoked');
+      if (!closed) {
+        await audit.record({ operation: 'access_revoked', success: false, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: row.fileId, from: row.status } });
+        throw illegal(row, 'revoked');
+      }
       await audit.record({ operation: 'access_revoked', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: row.fileId, keyDeleted: true } });
       return reload(id);
     },
@@ -171,10 +181,10 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       const now = new Date();
       await assertDownloadable(row, now);
       const file = await deps.files.findLive(row.fileId);
-      if (!file) throw new AppError(403, 'ACCESS_NOT_APPROVED', 'The file was deleted; the grant no longer applies.');
+      if (!file) throw accessNotApproved('The file was deleted; the grant no longer applies.');
 
       const record = await deps.keyStore.get(actor.id);
-      if (!record) throw new AppError(409, 'PRIVATE_KEY_MISSING', 'Your private key was deleted by an administrator; ask for a new key and a new grant.');
+      if (!record) throw privateKeyMissing('Your private key was deleted by an administrator; ask for a new key and a new grant.');
       let privateKeyDer: Buffer;
       try {
         privateKeyDer = await deps.kdfLimiter.run(() =>
@@ -194,7 +204,7 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
         // Status, expiry and remaining downloads are checked and counted in one statement.
         if (!(await requests.consumeDownload(id, now))) {
           await assertDownloadable((await requests.findById(id)) ?? row, now);
-          throw new AppError(403, 'ACCESS_NOT_APPROVED', 'Access to this file is not approved.');
+          throw accessNotApproved();
         }
         let dek: Buffer;
         try {
@@ -220,7 +230,10 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       if (row.status === 'approved') await requests.close(row.id, ['approved'], 'expired', { now });
       throw new AppError(403, 'GRANT_EXPIRED', 'This grant has expired.');
     }
-    if (status !== 'approved') throw new AppError(403, 'ACCESS_NOT_APPROVED', `Access to this file is ${status}, not approved.`);
+    if (status === 'suspended') {
+      throw accessNotApproved(`Access to this file is suspended${row.decisionReason ? ` (${row.decisionReason})` : ''}; the owner must approve it again.`);
+    }
+    if (status !== 'approved') throw accessNotApproved(`Access to this file is ${status}, not approved.`);
     if (row.maxDownloads !== null && row.downloadCount >= row.maxDownloads) {
       throw new AppError(403, 'DOWNLOAD_LIMIT_REACHED', 'The download limit of this grant is used up.');
     }

@@ -69,7 +69,10 @@ export function createAuthService(deps: AuthServiceDeps) {
       const userId = randomUUID();
       const [passwordHash, keyPair] = await Promise.all([
         kdfLimiter.run(() => hashPassword(input.password, deps.kdf.scrypt)),
-        kdfLimiter.run(() => generateRsaKeyPair(keySize)),
+        kdfLimiter.run(() => generateRsaKeyPair(keySize)).catch(async (error: unknown) => {
+          await audit.record({ operation: 'keypair_generated', success: false, userId, ipAddress: ip, details: { algorithm: `RSA-${keySize}` } });
+          throw error;
+        }),
       ]);
       const protectedKey = await kdfLimiter.run(() =>
         protectPrivateKey(keyPair.privateKeyDer, input.password, { userId, fingerprint: keyPair.fingerprint }, {

@@ -100,7 +100,10 @@ export function createUsersService(deps: UsersServiceDeps) {
       const { record, privateKeyDer } = await unlock(actor, body.password);
       try {
         const bits: RsaKeySize = body.keySize ?? (record.algorithm === 'RSA-4096' ? 4096 : 2048);
-        const keyPair = await kdfLimiter.run(() => generateRsaKeyPair(bits));
+        const keyPair = await kdfLimiter.run(() => generateRsaKeyPair(bits)).catch(async (error: unknown) => {
+          await audit.record({ operation: 'keypair_generated', success: false, userId: actor.id, ipAddress: actor.ip, details: { algorithm: `RSA-${bits}`, purpose: 'rotation' } });
+          throw error;
+        });
         const grants = await deps.accessRequests.approvedGrantsOf(actor.id);
         const rewrapped: Array<{ id: string; wrappedSymmetricKey: Buffer }> = [];
         for (const grant of grants) {
