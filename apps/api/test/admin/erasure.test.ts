@@ -56,6 +56,7 @@ describe('right to erasure', () => {
     expect(stored.deletedAt).not.toBeNull();
     expectProblem(await downloadRaw(t.app, con, request.id, PASSWORD), 403, 'ACCESS_NOT_APPROVED');
     expectProblem(await loginRaw(t.app, org.username, PASSWORD), 401, 'INVALID_CREDENTIALS');
+    expectProblem(await loginRaw(t.app, certificate.pseudonym, PASSWORD), 401, 'INVALID_CREDENTIALS');
     expectProblem(await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: org.headers }), 401);
 
     // The audit trail keeps the (pseudonymous) id, never the name.

@@ -111,7 +111,9 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     async login(input: { username: string; password: string }, ip: string): Promise<TokenResponse> {
       const now = new Date();
-      const user = await users.findByUsername(input.username);
+      const found = await users.findByUsername(input.username);
+      // An erased account has no password left: it answers exactly like an unknown name.
+      const user = found?.status === 'erased' ? null : found;
       if (!user) {
         await kdfLimiter.run(async () => verifyPassword(input.password, await dummy()));
         deps.onFailedLogin?.();
