@@ -215,7 +215,14 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
           if (error instanceof DecryptionFailedError) throw new AppError(500, 'INTERNAL_ERROR', 'The grant could not be opened.');
           throw error;
         }
-        await audit.record({ operation: 'key_unwrapped', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: file.id, wrappedBy: 'rsa-oaep-sha256' } });
+        try {
+          await audit.record({ operation: 'key_unwrapped', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: file.id, wrappedBy: 'rsa-oaep-sha256' } });
+        } catch (error) {
+          // Not audited, so not released: the download is given back.
+          dek.fill(0);
+          await requests.refundDownload(id);
+          throw error;
+        }
         return { file, stream: deps.files.openWithDek(actor, file, dek) };
       } finally {
         privateKeyDer.fill(0);
