@@ -77,7 +77,7 @@ describe('alert rules', () => {
     const again = await alertFor('failed_logins', user.id);
     expect(again).toHaveLength(1);
     expect(again[0]?.count).toBe(3);
-    expect(again[0]?.lastSeenAt >= (raised?.lastSeenAt ?? '')).toBe(true);
+    expect((again[0]?.lastSeenAt ?? '') >= (raised?.lastSeenAt ?? '')).toBe(true);
     expect((await auditOf(prisma, 'alert_raised')).filter((r) => r.details.alertId === raised?.id)).toHaveLength(1);
   });
 
