@@ -10,12 +10,12 @@ import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { API_PREFIX } from '@sfe/contract';
 import type { Config } from './config.ts';
-import { createContainer, type ContainerOverrides } from './container.ts';
+import { createContainer, type Container, type ContainerOverrides } from './container.ts';
 import type { AuditEvent } from './modules/audit/audit.operations.ts';
-import { AppError } from './lib/errors.ts';
+import { AppError, PreflightError } from './lib/errors.ts';
 import authPlugin from './plugins/auth.ts';
 import docsPlugin from './plugins/docs.ts';
-import errorsPlugin from './plugins/errors.ts';
+import errorsPlugin, { frameworkErrorHandler } from './plugins/errors.ts';
 import metricsPlugin, { createMetrics, type Metrics } from './plugins/metrics.ts';
 import { adminUsersRoutes } from './modules/admin/admin.routes.ts';
 import { adminAlertsRoutes } from './modules/alerts/alerts.routes.ts';
@@ -24,6 +24,8 @@ import { accessRequestRoutes, fileAccessRequestRoutes } from './modules/access-r
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { filesRoutes } from './modules/files/files.routes.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
+import { kekRoutes } from './modules/kek/kek.routes.ts';
+import { createRotationRunner } from './modules/kek/kek.runner.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -54,6 +56,7 @@ export async function buildApp(config: Config, overrides: ContainerOverrides = {
     logger: { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
+    frameworkErrors: frameworkErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   const container = await createContainer(config, {
@@ -63,7 +66,12 @@ export async function buildApp(config: Config, overrides: ContainerOverrides = {
     onFailedLogin: () => metrics.failedLogins.inc(),
     onAlert: (alert) => metrics.alertsRaised.inc({ rule: alert.rule }),
   }, overrides);
-  app.addHook('onClose', () => container.close());
+  const kekState = await preflightKek(container, config);
+  const rotations = createRotationRunner({ kek: container.services.kek, log: app.log });
+  app.addHook('onClose', async () => {
+    await rotations.stop();
+    await container.close();
+  });
 
   await app.register(errorsPlugin);
   // An empty JSON body reads as "no body" (routes whose fields are all optional accept it)
@@ -121,7 +129,7 @@ export async function buildApp(config: Config, overrides: ContainerOverrides = {
   });
 
   const { auth, users, files, requests } = container.services;
-  await app.register(healthRoutes, { checks: container.health });
+  await app.register(healthRoutes, { checks: { ...container.health, kek: kekState.check } });
   await app.register(
     async (api) => {
       await api.register(authRoutes, { prefix: '/auth', auth });
@@ -129,6 +137,7 @@ export async function buildApp(config: Config, overrides: ContainerOverrides = {
       await api.register(filesRoutes, { prefix: '/files', files });
       await api.register(fileAccessRequestRoutes, { prefix: '/files', requests });
       await api.register(accessRequestRoutes, { prefix: '/access-requests', requests });
+      await api.register(kekRoutes, { prefix: '/admin/kek', kek: container.services.kek, rotations });
       await api.register(auditPublicKeyRoutes, { prefix: '/audit', audit: auditAdmin });
       await api.register(
         async (admin) => {
@@ -155,6 +164,7 @@ export async function buildApp(config: Config, overrides: ContainerOverrides = {
   const swept = await container.sweepBlobs(new Date());
   if (swept.removedPartials + swept.removedOrphans > 0) app.log.warn(swept, 'removed blobs left by an interrupted upload');
   for (const warning of config.warnings) app.log.warn(warning);
+  if (kekState.message) app.log.error(kekState.message);
   scheduleRetention(app, config, () => retention.scheduled());
   return app;
 }
@@ -177,6 +187,28 @@ function countAudit(metrics: Metrics, event: AuditEvent) {
   if (event.operation === 'account_locked') metrics.lockouts.inc();
   const keyId = event.details?.keyId;
   if (typeof keyId === 'string' && KEK_OPERATIONS.has(event.operation)) metrics.kekUses.inc({ key_id: keyId, operation: event.operation });
+}
+
+/**
+ * Start-up preflight: every key id that wraps a live DEK must be in the configured
+ * ring. Production refuses to start without one; elsewhere the server starts, /readyz
+ * answers 503 naming `kek`, and the affected operations answer KEK_UNAVAILABLE.
+ */
+async function preflightKek(container: Container, config: Config) {
+  const missing = await container.services.kek.missingKeyIds();
+  const describe = () =>
+    `MASTER_KEY / MASTER_KEY_PREVIOUS lack key ids that still wrap data: ${Object.entries(missing)
+      .map(([keyId, count]) => `${keyId} (${count} wrapped DEKs)`)
+      .join(', ')}. Configure the previous master key in MASTER_KEY_PREVIOUS and start again.`;
+  if (Object.keys(missing).length > 0 && config.env === 'production') {
+    const message = describe();
+    await container.close();
+    throw new PreflightError(message);
+  }
+  return {
+    message: Object.keys(missing).length > 0 ? describe() : null,
+    check: () => container.services.kek.assertReady(),
+  };
 }
 
 /** The built SPA at /, with client-side routes falling back to index.html. */

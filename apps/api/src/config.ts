@@ -32,6 +32,8 @@ export interface Config {
    * cores, so a burst of logins never takes every core from streaming transfers.
    */
   readonly kdfConcurrency: number;
+  /** KEK rotation: rows per re-wrap statement, and how long a claim holds without progress. */
+  readonly kekRotation: { readonly batchSize: number; readonly leaseMs: number };
   /** Work factors. Only tests lower them (via buildApp), never the environment. */
   readonly kdf: { readonly pbkdf2Iterations: number; readonly scrypt: { N: number; r: number; p: number } };
   /**
@@ -232,6 +234,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 300, 365 * 86_400),
     keyStoreTimeoutMs: int(env, 'KEY_STORE_TIMEOUT_MS', 3000, 100, 120_000),
     kdfConcurrency: int(env, 'KDF_CONCURRENCY', Math.max(1, availableParallelism() - 1), 1, 256),
+    kekRotation: {
+      batchSize: int(env, 'KEK_ROTATION_BATCH_SIZE', 500, 1, 5000),
+      leaseMs: int(env, 'KEK_ROTATION_LEASE_MS', 15_000, 500, 600_000),
+    },
     kdf: { pbkdf2Iterations: 600_000, scrypt: { N: 2 ** 17, r: 8, p: 1 } },
     auditSigningKey: auditSigningKeyFrom(env, isProduction, dataDir, warnings),
     auditCheckpointEvery: int(env, 'AUDIT_CHECKPOINT_EVERY', 100, 1, 1_000_000),

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createKekRing, parseKek } from '@sfe/crypto';
 import type { Config } from './config.ts';
 import { createPrismaClient } from './db/client.ts';
-import { migrateDeploy } from './db/schema-engine.ts';
+import { applyMigrations } from './db/migrate-runner.ts';
 import { createLimiter } from './lib/limiter.ts';
 import { createAccessRequestsRepository } from './modules/access-requests/access-requests.repository.ts';
 import { createAccessRequestsService } from './modules/access-requests/access-requests.service.ts';
@@ -23,10 +23,13 @@ import { createAuthService, type AccessTokenClaims } from './modules/auth/auth.s
 import { createRefreshTokensRepository } from './modules/auth/refresh-tokens.repository.ts';
 import { createFilesRepository } from './modules/files/files.repository.ts';
 import { createFilesService } from './modules/files/files.service.ts';
+import { createKekRepository } from './modules/kek/kek.repository.ts';
+import { createKekService } from './modules/kek/kek.service.ts';
 import { createHealthRepository } from './modules/health/health.repository.ts';
 import { createKeyRotationRepository } from './modules/users/key-rotation.repository.ts';
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { createUsersService } from './modules/users/users.service.ts';
+import { createPrivateKeyUnlock } from './modules/users/private-key-unlock.ts';
 import { createFsBlobStore } from './stores/blobstore/index.ts';
 import { openKeyStore } from './stores/keystore/index.ts';
 import { createDbRateLimitStore } from './stores/rate-limit-store.ts';
@@ -54,7 +57,7 @@ export interface ContainerOverrides {
  * schema engine needs the SQLite file before the client opens it).
  */
 export async function createContainer(config: Config, hooks: ContainerHooks, overrides: ContainerOverrides = {}) {
-  await migrateDeploy({ databaseUrl: config.databaseUrl, migrationsDir: MIGRATIONS_DIR });
+  await applyMigrations({ databaseUrl: config.databaseUrl, migrationsDir: MIGRATIONS_DIR });
   const prisma = createPrismaClient(config.databaseUrl);
   const keyStore = await openKeyStore({
     ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
@@ -73,6 +76,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     keyRotation: createKeyRotationRepository(prisma),
     audit: overrides.auditRepository ?? createAuditRepository(prisma),
     health: createHealthRepository(prisma),
+    kek: createKekRepository(prisma),
     alerts: createAlertsRepository(prisma),
     leases: createLeasesRepository(prisma),
   };
@@ -86,6 +90,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
   });
   if (hooks.onAudit) audit.subscribe(hooks.onAudit);
   const kdfLimiter = createLimiter(config.kdfConcurrency);
+  const unlockPrivateKey = createPrivateKeyUnlock({ keyStore, audit, kdfLimiter });
 
   const auth = createAuthService({
     users: repositories.users,
@@ -110,13 +115,25 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     keyStore,
     audit,
     kdfLimiter,
+    unlockPrivateKey,
     kdf: config.kdf,
   });
+  const kek = createKekService({
+    kek: repositories.kek,
+    blobStore,
+    kekRing,
+    audit,
+    allowLegacyCiphers: config.allowLegacyCiphers,
+    batchSize: config.kekRotation.batchSize,
+    leaseMs: config.kekRotation.leaseMs,
+  });
+
   const files = createFilesService({
     files: repositories.files,
     accessRequests: repositories.accessRequests,
     blobStore,
     kekRing,
+    assertKekReady: kek.assertReady,
     audit,
     maxUploadBytes: config.maxUploadBytes,
     allowLegacyCiphers: config.allowLegacyCiphers,
@@ -125,10 +142,8 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     requests: repositories.accessRequests,
     users: repositories.users,
     files,
-    keyStore,
-    kekRing,
+    unlockPrivateKey,
     audit,
-    kdfLimiter,
   });
 
   const webhook = config.alertWebhook
@@ -174,10 +189,11 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     config,
     signer,
     webhook,
+    kekRing,
     keyStore,
     blobStore,
     repositories,
-    services: { auth, users, files, requests, audit, alerts, adminUsers, auditAdmin, retention },
+    services: { auth, users, files, requests, audit, kek, alerts, adminUsers, auditAdmin, retention },
     rateLimitStore: createDbRateLimitStore(prisma),
     health: { database: repositories.health.ping, keyStore: () => keyStore.ping() },
     /** Start-up cleanup after a crash mid-upload: partial blobs and blobs no row references. */

@@ -1,5 +1,6 @@
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { PreflightError } from './lib/errors.ts';
 
 /** Starts the API: validated config, migrations, listen, graceful close on SIGTERM/SIGINT. */
 async function main() {
@@ -15,7 +16,16 @@ async function main() {
     }
     throw error;
   }
-  const app = await buildApp(config);
+  let app;
+  try {
+    app = await buildApp(config);
+  } catch (error) {
+    if (error instanceof PreflightError) {
+      console.error(`sfe: start-up refused: ${error.message}`);
+      process.exit(78);
+    }
+    throw error;
+  }
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;

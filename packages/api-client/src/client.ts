@@ -6,6 +6,10 @@ import type {
   CreateAccessRequestBody,
   DenyBody,
   FileList,
+  KekStatus,
+  KekVerifyBody,
+  KekVerifyReport,
+  Rotation,
   FileMetadata,
   ListAccessRequestsQuery,
   ListFilesQuery,
@@ -27,7 +31,7 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** One function per route of API.md; every type comes from @sfe/contract. */
+/** One function per route of docs/api.md; every type comes from @sfe/contract. */
 export function createApiClient(options: ApiClientOptions) {
   const t = createTransport(options);
 
@@ -96,7 +100,18 @@ export function createApiClient(options: ApiClientOptions) {
     },
   };
 
-  return { auth, users, files, accessRequests };
+  const admin = {
+    kek: {
+      status: (o: RequestOptions = {}) => t.json<KekStatus>({ method: 'GET', path: '/admin/kek', signal: o.signal }),
+      rotate: (o: RequestOptions = {}) => t.json<Rotation>({ method: 'POST', path: '/admin/kek/rotate', json: {}, signal: o.signal }),
+      rotation: (id: string, o: RequestOptions = {}) =>
+        t.json<Rotation>({ method: 'GET', path: `/admin/kek/rotations/${segment(id)}`, signal: o.signal }),
+      verify: (body: KekVerifyBody = {}, o: RequestOptions = {}) =>
+        t.json<KekVerifyReport>({ method: 'POST', path: '/admin/kek/verify', json: body, signal: o.signal }),
+    },
+  };
+
+  return { auth, users, files, accessRequests, admin };
 }
 
 export type ApiClient = ReturnType<typeof createApiClient>;

@@ -1,4 +1,4 @@
-// Typed client for the SFE REST API (API.md), shared by the SPA and the CLI. Types
+// Typed client for the SFE REST API (docs/api.md), shared by the SPA and the CLI. Types
 // come from @sfe/contract; at run time it needs only fetch (and XMLHttpRequest for
 // upload progress in browsers), so it runs in browsers and Node >= 20.
 export { createApiClient, type ApiClient, type RequestOptions } from './client.ts';

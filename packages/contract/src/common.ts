@@ -31,7 +31,7 @@ export const Problem = Type.Object({
 });
 export type Problem = Type.Static<typeof Problem>;
 
-/** Stable error codes (API.md). */
+/** Stable error codes (docs/api.md). */
 export const ErrorCodes = [
   'VALIDATION_FAILED',
   'INVALID_CREDENTIALS',
@@ -51,6 +51,7 @@ export const ErrorCodes = [
   'RANGE_NOT_SATISFIABLE',
   'UNSUPPORTED_MEDIA_TYPE',
   'KEY_STORE_UNAVAILABLE',
+  'KEK_UNAVAILABLE',
   'PRIVATE_KEY_MISSING',
   'SERVICE_UNAVAILABLE',
   'AUDIT_UNAVAILABLE',
@@ -64,6 +65,8 @@ export const ReadyResponse = Type.Object({
   checks: Type.Object({
     database: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
     keyStore: Type.Union([Type.Literal('ok'), Type.Literal('down')]),
+    /** Every key id that still wraps data is configured (see the start-up preflight). */
+    kek: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('down')])),
   }),
 });
 export type ReadyResponse = Type.Static<typeof ReadyResponse>;

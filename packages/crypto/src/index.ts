@@ -66,6 +66,8 @@ export {
   passwordHashNeedsUpgrade,
 } from './password-hash.ts';
 
-export { splitSecret, combineShares } from './shamir.ts';
+export { type ScryptCost, scryptKey } from './kdf.ts';
+
+export { splitSecret, combineShares, describeShare, type ShareInfo } from './shamir.ts';
 
 export { KEK_BACKUP_ITERATIONS, exportKekBackup, importKekBackup } from './kek-backup.ts';

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { attachmentDisposition, type ByteRange } from './content-disposition.ts';
 
-/** Streams decrypted bytes with the headers API.md fixes for file content. */
+/** Streams decrypted bytes with the headers docs/api.md fixes for file content. */
 export function sendPlaintext(
   reply: FastifyReply,
   file: { filename: string; contentType: string; size: bigint | number },

@@ -91,6 +91,23 @@ function classify(error: FastifyError): { status: number; code: ErrorCode; detai
   }
 }
 
+/**
+ * Errors Fastify raises before routing (a malformed percent-encoding, an over-long path
+ * parameter): no hook runs for them, helmet's included, so the problem and the
+ * security headers are set here.
+ */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  reply.headers({
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store',
+  });
+  const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long.' : 'The request path is not valid.';
+  sendProblem(reply, 400, 'VALIDATION_FAILED', detail);
+}
+
 async function errorsPlugin(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof AppError) {

@@ -40,7 +40,7 @@ describe('audit trail', () => {
     await t.cleanup();
   });
 
-  it('records each operation of API.md that the flow performed, failures included', async () => {
+  it('records each operation of docs/api.md that the flow performed, failures included', async () => {
     const records = await createAuditRepository(prisma).list({}, 10_000);
     const seen = new Set(records.map((r) => `${r.operation}:${r.success}`));
     for (const expected of [

@@ -84,7 +84,7 @@ export interface UploadOptions {
   extendedFilename?: boolean;
 }
 
-/** A multipart upload body; text fields always come before the file part, as API.md asks. */
+/** A multipart upload body; text fields always come before the file part, as docs/api.md asks. */
 export function uploadBody(options: UploadOptions): { payload: Buffer; headers: Record<string, string> } {
   const boundary = `----sfe-route-test-${Math.random().toString(16).slice(2)}`;
   const chunks: Buffer[] = [];

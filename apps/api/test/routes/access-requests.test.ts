@@ -312,6 +312,18 @@ describe('access requests', () => {
       expectProblem(await actOnRequest(t.app, org, request.id, 'approve', {}), 409, 'CONFLICT');
     });
 
+    it('a lapsed grant nobody touched is listed under status=expired, not under approved', async () => {
+      const file = await newFile();
+      const request = await requestAccess(t.app, con, file.id);
+      const expiresAt = new Date(Date.now() + 1_500);
+      await approve(t.app, org, request.id, { expiresAt: expiresAt.toISOString() });
+      await sleep(Math.max(0, expiresAt.getTime() - Date.now()) + 250);
+      for (const who of [con, org]) {
+        expect((await listed(who, `?fileId=${file.id}&status=expired`)).map((r) => r.id)).toEqual([request.id]);
+        expect(await listed(who, `?fileId=${file.id}&status=approved`)).toEqual([]);
+      }
+    });
+
     it('two concurrent downloads racing for the last allowed one: exactly one 200', async () => {
       const { con: consultant, request } = await grantedPair(t.app, { approveBody: { maxDownloads: 2 }, org, con });
       expect((await downloadRaw(t.app, consultant, request.id, consultant.password)).statusCode).toBe(200);

@@ -161,6 +161,17 @@ describe('errors are RFC 9457 problems', () => {
     }
   });
 
+  it('answers malformed percent-encoding and over-long parameters as problems with security headers', async () => {
+    for (const url of ['/api/v1/files/%E0%A4%A', `/api/v1/files/${'y'.repeat(300)}`]) {
+      const response = await t.app.inject({ method: 'GET', url });
+      expect(response.statusCode, url).toBe(400);
+      expectProblem(response, 400);
+      expect(response.json().code).toBe('VALIDATION_FAILED');
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['content-security-policy']).toBeDefined();
+    }
+  });
+
   it('sets security headers on problems too', async () => {
     const response = await t.app.inject({ method: 'GET', url: '/api/v1/nope' });
     expect(response.headers['x-content-type-options']).toBe('nosniff');

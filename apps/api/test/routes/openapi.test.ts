@@ -7,7 +7,7 @@ interface OpenApiDocument {
   paths: Record<string, Record<string, unknown>>;
 }
 
-/** The routes of API.md's Health, Auth, Own keys, Files and Access requests sections. */
+/** The routes of docs/api.md's Health, Auth, Own keys, Files and Access requests sections. */
 const CONTRACT: Array<[method: string, path: string]> = [
   ['get', '/healthz'],
   ['get', '/readyz'],

@@ -30,6 +30,12 @@ export function newRecord(overrides: Partial<NewPrivateKeyRecord> = {}): NewPriv
   };
 }
 
+async function listAll(store: KeyStore): Promise<PrivateKeyRecord[]> {
+  const records: PrivateKeyRecord[] = [];
+  for await (const record of store.listAll()) records.push(record);
+  return records;
+}
+
 function expectKeyFields(actual: PrivateKeyRecord | null, expected: NewPrivateKeyRecord): PrivateKeyRecord {
   expect(actual).not.toBeNull();
   const record = actual as PrivateKeyRecord;
@@ -225,6 +231,75 @@ export function keyStoreContract(
       expectKeyFields(await store.get(record.userId), record);
     });
 
+    it('lists nothing in an empty store', async () => {
+      expect(await listAll(store)).toEqual([]);
+    });
+
+    // More than two pages of the adapters' listing (256 records each).
+    it('lists every record once, in user id order, byte-exact with dates and counters', async () => {
+      const records = Array.from({ length: 600 }, () => newRecord());
+      for (let i = 0; i < records.length; i += 50) await Promise.all(records.slice(i, i + 50).map((r) => store.insert(r)));
+      const accessed = records[7] as NewPrivateKeyRecord;
+      await store.recordAccess(accessed.userId);
+      const listed = await listAll(store);
+      expect(listed.map((r) => r.userId)).toEqual(records.map((r) => r.userId).sort());
+      const byId = new Map(records.map((r) => [r.userId, r]));
+      for (const record of listed) expectKeyFields(record, byId.get(record.userId) as NewPrivateKeyRecord);
+      const listedAccess = listed.find((r) => r.userId === accessed.userId);
+      expect(listedAccess).toMatchObject({ accessCount: 1, lastAccessed: expect.any(Date) });
+      expect(listed.filter((r) => r.accessCount > 0)).toHaveLength(1);
+    });
+
+    it('lists every record present throughout exactly once while others are inserted and deleted', async () => {
+      const records = Array.from({ length: 300 }, () => newRecord());
+      for (let i = 0; i < records.length; i += 50) await Promise.all(records.slice(i, i + 50).map((r) => store.insert(r)));
+      const sorted = records.map((r) => r.userId).sort();
+      const deleted = sorted.at(-1) as string;
+      const seen: string[] = [];
+      for await (const record of store.listAll()) {
+        if (seen.length === 0) {
+          await store.delete(deleted);
+          // Sorts before every listed id: behind the listing's position.
+          await store.insert(newRecord({ userId: `0-early-${randomBytes(4).toString('hex')}` }));
+        }
+        seen.push(record.userId);
+      }
+      const present = sorted.slice(0, -1);
+      expect(seen.filter((id) => present.includes(id))).toEqual(present);
+      expect(new Set(seen).size).toBe(seen.length);
+    });
+
+    it('restores a listed record exactly, dates and counters included, into another store', async () => {
+      const record = newRecord();
+      await store.insert(record);
+      await store.recordAccess(record.userId);
+      const [listed] = await listAll(store);
+      expect(listed).toBeDefined();
+      const original = listed as PrivateKeyRecord;
+      expect(await store.delete(original.userId)).toBe(true);
+
+      const restored = { ...original, createdAt: new Date('2024-02-29T12:34:56.789Z'), accessCount: 41 };
+      await store.restore(restored);
+      const stored = expectKeyFields(await store.get(original.userId), record);
+      expect(stored.createdAt.toISOString()).toBe('2024-02-29T12:34:56.789Z');
+      expect(stored.lastAccessed?.getTime()).toBe(original.lastAccessed?.getTime());
+      expect(stored.accessCount).toBe(41);
+      expect(await store.recordAccess(original.userId)).toMatchObject({ accessCount: 42 });
+
+      await expect(store.restore(restored)).rejects.toBeInstanceOf(KeyStoreConflictError);
+      await store.restore({ ...newRecord(), createdAt: new Date(0), lastAccessed: null, accessCount: 0 });
+      expect(await listAll(store)).toHaveLength(2);
+    });
+
+    it('refuses a restore with malformed dates or counters', async () => {
+      const base = { ...newRecord(), createdAt: new Date(), lastAccessed: null, accessCount: 0 };
+      await expect(store.restore({ ...base, createdAt: new Date(Number.NaN) })).rejects.toBeInstanceOf(TypeError);
+      await expect(store.restore({ ...base, lastAccessed: 'yesterday' as unknown as Date })).rejects.toBeInstanceOf(TypeError);
+      await expect(store.restore({ ...base, accessCount: -1 })).rejects.toBeInstanceOf(TypeError);
+      await expect(store.restore({ ...base, userId: { $ne: null } as unknown as string })).rejects.toBeInstanceOf(TypeError);
+      expect(await listAll(store)).toEqual([]);
+    });
+
     it('pings while open, and after close() every operation is unavailable', async () => {
       await store.ping();
       const record = newRecord();
@@ -237,6 +312,8 @@ export function keyStoreContract(
         store.recordAccess(record.userId),
         store.replace(record.userId, record, record),
         store.delete(record.userId),
+        store.restore({ ...record, createdAt: new Date(), lastAccessed: null, accessCount: 0 }),
+        listAll(store),
       ];
       for (const result of await Promise.allSettled(operations)) {
         expect(result.status).toBe('rejected');

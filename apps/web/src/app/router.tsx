@@ -3,7 +3,7 @@ import { createBrowserRouter, Navigate } from 'react-router';
 import { Spinner } from '../components/ui/spinner.tsx';
 import { paths } from '../lib/paths.ts';
 import { AppLayout } from './layouts/app-layout.tsx';
-import { GuestOnly, RequireAuth } from './layouts/guards.tsx';
+import { GuestOnly, RequireAuth, RequireRole } from './layouts/guards.tsx';
 
 // One chunk per screen: the sign-in page does not pay for the file tables.
 const SignIn = lazy(() => import('./routes/sign-in.tsx'));
@@ -13,6 +13,7 @@ const FileDetail = lazy(() => import('./routes/file-detail.tsx'));
 const Requests = lazy(() => import('./routes/requests.tsx'));
 const Profile = lazy(() => import('./routes/profile.tsx'));
 const NotFound = lazy(() => import('./routes/not-found.tsx'));
+const AdminMasterKey = lazy(() => import('./routes/admin-master-key.tsx'));
 
 function page(Component: LazyExoticComponent<ComponentType>) {
   return (
@@ -38,6 +39,14 @@ export function createRouter() {
         { path: paths.fileRoute, element: page(FileDetail) },
         { path: paths.requests, element: page(Requests) },
         { path: paths.profile, element: page(Profile) },
+        {
+          path: paths.adminMasterKey,
+          element: (
+            <RequireRole role="admin" fallback={page(NotFound)}>
+              {page(AdminMasterKey)}
+            </RequireRole>
+          ),
+        },
       ],
     },
     { path: '*', element: page(NotFound) },

@@ -7,4 +7,5 @@ export const paths = {
   fileRoute: '/files/:id',
   requests: '/requests',
   profile: '/profile',
+  adminMasterKey: '/admin/master-key',
 } as const;

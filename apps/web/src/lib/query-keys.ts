@@ -4,4 +4,5 @@ export const queryRoots = {
   files: ['files'],
   accessRequests: ['access-requests'],
   keys: ['keys'],
+  adminKek: ['admin', 'kek'],
 } as const;

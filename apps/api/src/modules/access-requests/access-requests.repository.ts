@@ -36,6 +36,16 @@ const requestSelect = {
   consultant: { select: { username: true } },
 } as const;
 
+/**
+ * The filter for a status as lists show it (effectiveStatus): a grant past its expiry is
+ * `expired` whether or not anything has marked it so yet.
+ */
+function shownStatus(status: string, now: Date) {
+  if (status === 'expired') return { OR: [{ status: 'expired' }, { status: 'approved', expiresAt: { lte: now } }] };
+  if (status === 'approved') return { status: 'approved', OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] };
+  return { status };
+}
+
 export const openKeyOf = (fileId: string, consultantId: string) => `${fileId}:${consultantId}`;
 
 export function createAccessRequestsRepository(prisma: PrismaClient) {
@@ -61,7 +71,7 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
         where: {
           ...(filter.consultantId ? { consultantId: filter.consultantId } : {}),
           ...(filter.ownerId ? { file: { ownerId: filter.ownerId } } : {}),
-          ...(filter.status ? { status: filter.status } : {}),
+          ...(filter.status ? shownStatus(filter.status, new Date()) : {}),
           ...(filter.fileId ? { fileId: filter.fileId } : {}),
         },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],

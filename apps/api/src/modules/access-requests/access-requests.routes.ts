@@ -61,7 +61,7 @@ export const accessRequestRoutes: FastifyPluginAsyncTypebox<{ requests: AccessRe
         security: bearer,
         params: IdParams,
         body: ApproveBody,
-        response: { 200: AccessRequest, ...problems(400, 401, 403, 404, 409) },
+        response: { 200: AccessRequest, ...problems(400, 401, 403, 404, 409, 503) },
       },
     },
     async (request) => requests.approve(request.actor, request.params.id, request.body),

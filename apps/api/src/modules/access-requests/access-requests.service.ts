@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { AccessRequest, AccessRequestList, ApproveBody, ListAccessRequestsQuery } from '@sfe/contract';
-import { DecryptionFailedError, WrongPasswordError, rsaUnwrapDek, rsaWrapDek, unprotectPrivateKey, unwrapDek, type KekRing } from '@sfe/crypto';
+import { DecryptionFailedError, rsaUnwrapDek, rsaWrapDek } from '@sfe/crypto';
 import type { Actor } from '../../lib/actor.ts';
-import { AppError, accessNotApproved, conflict, forbidden, invalidField, notFound, privateKeyMissing } from '../../lib/errors.ts';
-import type { Limiter } from '../../lib/limiter.ts';
-import type { KeyStore } from '../../stores/keystore/index.ts';
+import { conflict, fail, forbidden, invalidField, notFound } from '../../lib/errors.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import { isUniqueViolation } from '../audit/audit.repository.ts';
-import { dekAssociatedData } from '../files/files.context.ts';
 import type { FileRow } from '../files/files.repository.ts';
 import type { FilesService } from '../files/files.service.ts';
 import type { UsersRepository } from '../users/users.repository.ts';
+import type { UnlockPrivateKey } from '../users/private-key-unlock.ts';
 import type { AccessRequestRow, AccessRequestsRepository } from './access-requests.repository.ts';
 import { effectiveStatus, toAccessRequestDto } from './access-requests.presenter.ts';
 
@@ -19,10 +17,8 @@ export interface AccessRequestsServiceDeps {
   requests: AccessRequestsRepository;
   users: UsersRepository;
   files: FilesService;
-  keyStore: KeyStore;
-  kekRing: () => KekRing;
+  unlockPrivateKey: UnlockPrivateKey;
   audit: AuditLog;
-  kdfLimiter: Limiter;
 }
 
 export interface GrantDownload {
@@ -106,14 +102,7 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       const consultant = await deps.users.publicKey(row.consultantId);
       if (!consultant?.publicKeyPem || !consultant.publicKeyFingerprint) throw conflict('The consultant has no public key.');
 
-      let dek: Buffer;
-      try {
-        dek = unwrapDek(deps.kekRing(), Buffer.from(file.wrappedKey), dekAssociatedData(file.id));
-      } catch (error) {
-        await audit.record({ operation: 'key_unwrapped', success: false, userId: actor.id, ipAddress: actor.ip, details: { fileId: file.id, requestId: id } });
-        throw error;
-      }
-      await audit.record({ operation: 'key_unwrapped', success: true, userId: actor.id, ipAddress: actor.ip, details: { fileId: file.id, requestId: id, keyId: file.kekId } });
+      const dek = await deps.files.unwrapDek(actor, file, { requestId: id });
       let wrapped: Buffer;
       try {
         wrapped = await rsaWrapDek(consultant.publicKeyPem, dek);
@@ -181,30 +170,17 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       const now = new Date();
       await assertDownloadable(row, now);
       const file = await deps.files.findLive(row.fileId);
-      if (!file) throw accessNotApproved('The file was deleted; the grant no longer applies.');
+      if (!file) throw fail('ACCESS_NOT_APPROVED', 'The file was deleted; the grant no longer applies.');
 
-      const record = await deps.keyStore.get(actor.id);
-      if (!record) throw privateKeyMissing('Your private key was deleted by an administrator; ask for a new key and a new grant.');
-      let privateKeyDer: Buffer;
+      const { record, privateKeyDer } = await deps.unlockPrivateKey(actor, password, { requestId: id });
       try {
-        privateKeyDer = await deps.kdfLimiter.run(() =>
-          unprotectPrivateKey(record, password, { userId: actor.id, fingerprint: record.fingerprint }),
-        );
-      } catch (error) {
-        await audit.record({ operation: 'private_key_decrypted', success: false, userId: actor.id, ipAddress: actor.ip, details: { requestId: id } });
-        if (error instanceof WrongPasswordError) throw new AppError(401, 'WRONG_PASSWORD', 'The password is not correct.');
-        throw error;
-      }
-      try {
-        await deps.keyStore.recordAccess(actor.id);
-        await audit.record({ operation: 'private_key_decrypted', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id } });
         if (record.fingerprint !== row.consultantKeyFingerprint || !row.wrappedSymmetricKey) {
           throw conflict('This grant was wrapped to a different key pair; ask the organization to approve again.');
         }
         // Status, expiry and remaining downloads are checked and counted in one statement.
         if (!(await requests.consumeDownload(id, now))) {
           await assertDownloadable((await requests.findById(id)) ?? row, now);
-          throw accessNotApproved();
+          throw fail('ACCESS_NOT_APPROVED', 'Access to this file is not approved.');
         }
         let dek: Buffer;
         try {
@@ -212,7 +188,7 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
         } catch (error) {
           await requests.refundDownload(id);
           await audit.record({ operation: 'key_unwrapped', success: false, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: file.id } });
-          if (error instanceof DecryptionFailedError) throw new AppError(500, 'INTERNAL_ERROR', 'The grant could not be opened.');
+          if (error instanceof DecryptionFailedError) throw fail('INTERNAL_ERROR', 'The grant could not be opened.');
           throw error;
         }
         try {
@@ -235,14 +211,14 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
     const status = effectiveStatus(row, now);
     if (status === 'expired') {
       if (row.status === 'approved') await requests.close(row.id, ['approved'], 'expired', { now });
-      throw new AppError(403, 'GRANT_EXPIRED', 'This grant has expired.');
+      throw fail('GRANT_EXPIRED', 'This grant has expired.');
     }
     if (status === 'suspended') {
-      throw accessNotApproved(`Access to this file is suspended${row.decisionReason ? ` (${row.decisionReason})` : ''}; the owner must approve it again.`);
+      throw fail('ACCESS_NOT_APPROVED', `Access to this file is suspended${row.decisionReason ? ` (${row.decisionReason})` : ''}; the owner must approve it again.`);
     }
-    if (status !== 'approved') throw accessNotApproved(`Access to this file is ${status}, not approved.`);
+    if (status !== 'approved') throw fail('ACCESS_NOT_APPROVED', `Access to this file is ${status}, not approved.`);
     if (row.maxDownloads !== null && row.downloadCount >= row.maxDownloads) {
-      throw new AppError(403, 'DOWNLOAD_LIMIT_REACHED', 'The download limit of this grant is used up.');
+      throw fail('DOWNLOAD_LIMIT_REACHED', 'The download limit of this grant is used up.');
     }
   }
 }

@@ -1,4 +1,4 @@
-/** Audit operation names (API.md). */
+/** Audit operation names (docs/api.md). */
 export const AUDIT_OPERATIONS = [
   'keypair_generated',
   'key_wrapped',

@@ -3,7 +3,7 @@ import { LoginBody, RefreshBody, RegisterBody, TokenResponse, UserResponse } fro
 import { NoContent, bearer, problems } from '../../lib/route-schemas.ts';
 import type { AuthService } from './auth.service.ts';
 
-/** Register, login and refresh each allow 30 requests per minute per client IP (API.md). */
+/** Register, login and refresh each allow 30 requests per minute per client IP (docs/api.md). */
 const authRateLimit = { max: 30, timeWindow: '1 minute' };
 
 export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = async (app, { auth }) => {

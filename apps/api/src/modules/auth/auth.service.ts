@@ -127,7 +127,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         deps.onFailedLogin?.();
         await audit.record({ operation: 'login_failed', success: false, userId: user.id, ipAddress: ip, details: { reason: 'wrong_password' } });
         // The failure that reaches the threshold is answered like any other; the lock
-        // applies to the attempts after it ("after 10 failures ... locked", API.md).
+        // applies to the attempts after it ("after 10 failures ... locked", docs/api.md).
         const lock = await users.registerFailedLogin(user.id, now, LOCKOUT_POLICY);
         if (lock.newlyLocked && lock.lockedUntil) {
           await audit.record({

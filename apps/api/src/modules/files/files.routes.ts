@@ -27,7 +27,7 @@ export const filesRoutes: FastifyPluginAsyncTypebox<{ files: FilesService }> = a
         consumes: ['multipart/form-data'],
         description:
           'Multipart upload: optional text fields `algorithm` and `description` first, then exactly one file part named `file`. Streamed through encryption; never buffered.',
-        response: { 201: FileMetadata, ...problems(400, 401, 403, 413, 415) },
+        response: { 201: FileMetadata, ...problems(400, 401, 403, 413, 415, 503) },
       },
     },
     async (request, reply) => {
@@ -97,7 +97,7 @@ export const filesRoutes: FastifyPluginAsyncTypebox<{ files: FilesService }> = a
         response: {
           200: octetStream('The decrypted file'),
           206: octetStream('The requested byte range'),
-          ...problems(401, 403, 404, 416),
+          ...problems(401, 403, 404, 416, 503),
         },
       },
     },

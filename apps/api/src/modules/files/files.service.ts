@@ -10,17 +10,17 @@ import {
   createEncryptStream,
   createRangeDecryptStream,
   generateDek,
-  unwrapDek,
   wrapDek,
   type KekRing,
 } from '@sfe/crypto';
 import type { Actor } from '../../lib/actor.ts';
-import { AppError, forbidden, invalidField, notFound } from '../../lib/errors.ts';
+import { AppError, fail, forbidden, invalidField, notFound } from '../../lib/errors.ts';
 import type { ByteRange } from '../../lib/content-disposition.ts';
 import type { BlobStore } from '../../stores/blobstore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
+import type { AuditDetails } from '../audit/audit.operations.ts';
 import type { AccessRequestsRepository } from '../access-requests/access-requests.repository.ts';
-import { blobAssociatedData, dekAssociatedData } from './files.context.ts';
+import { blobAssociatedData, dekAssociatedData, unwrapFileDek } from './files.context.ts';
 import { effectiveStatus } from '../access-requests/access-requests.presenter.ts';
 import { toFileDto } from './files.presenter.ts';
 import type { FileRow, FilesRepository } from './files.repository.ts';
@@ -40,13 +40,15 @@ export interface FilesServiceDeps {
   accessRequests: AccessRequestsRepository;
   blobStore: BlobStore;
   kekRing: () => KekRing;
+  /** KEK_UNAVAILABLE while the configured ring lacks a key id that wraps data. */
+  assertKekReady: () => Promise<void>;
   audit: AuditLog;
   maxUploadBytes: number;
   allowLegacyCiphers: boolean;
 }
 
 export const payloadTooLarge = (max: number) =>
-  new AppError(413, 'PAYLOAD_TOO_LARGE', `The file is larger than the limit of ${max} bytes; nothing was stored.`);
+  fail('PAYLOAD_TOO_LARGE', `The file is larger than the limit of ${max} bytes; nothing was stored.`);
 
 export function createFilesService(deps: FilesServiceDeps) {
   const { files, blobStore, audit } = deps;
@@ -107,10 +109,12 @@ export function createFilesService(deps: FilesServiceDeps) {
   return {
     async upload(actor: Actor, input: UploadInput): Promise<FileMetadata> {
       if (actor.role !== 'organization') throw forbidden('Only organizations upload files.');
+      // Never mix a data directory: with a key id missing, the operator started on the wrong key.
+      await deps.assertKekReady();
       try {
         assertAlgorithmAvailable(input.algorithm, deps.allowLegacyCiphers);
       } catch (error) {
-        if (error instanceof AlgorithmDisabledError) throw new AppError(400, 'ALGORITHM_DISABLED', error.message);
+        if (error instanceof AlgorithmDisabledError) throw fail('ALGORITHM_DISABLED', error.message);
         throw error;
       }
       const fileId = randomUUID();
@@ -227,18 +231,33 @@ export function createFilesService(deps: FilesServiceDeps) {
       return this.openWithKek(actor, file, range, 'owner_download');
     },
 
-    async openWithKek(actor: Actor, file: FileRow, range: ByteRange | null, purpose: string): Promise<Readable> {
+    /**
+     * Unwraps a file's DEK with the KEK ring, audited as key_unwrapped either way.
+     * The caller zeroes the DEK when done.
+     */
+    async unwrapDek(actor: Actor, file: FileRow, details: AuditDetails): Promise<Buffer> {
       if (!file.wrappedKey) throw notFound('File');
+      const event = { operation: 'key_unwrapped' as const, userId: actor.id, ipAddress: actor.ip, details: { fileId: file.id, keyId: file.kekId, ...details } };
       let dek: Buffer;
       try {
-        dek = unwrapDek(deps.kekRing(), Buffer.from(file.wrappedKey), dekAssociatedData(file.id));
+        dek = unwrapFileDek(deps.kekRing(), file.id, file.wrappedKey);
       } catch (error) {
-        await audit.record({ operation: 'key_unwrapped', success: false, userId: actor.id, ipAddress: actor.ip, details: { fileId: file.id, keyId: file.kekId } });
+        await audit.record({ ...event, success: false });
         throw error;
       }
-      await audit.record({ operation: 'key_unwrapped', success: true, userId: actor.id, ipAddress: actor.ip, details: { fileId: file.id, keyId: file.kekId } });
-      const sized = range ? { ...range, ciphertextSize: await blobStore.size(file.blobKey) } : null;
-      return decryptedStream(file, sized, actor, purpose, dek);
+      await audit.record({ ...event, success: true });
+      return dek;
+    },
+
+    async openWithKek(actor: Actor, file: FileRow, range: ByteRange | null, purpose: string): Promise<Readable> {
+      const dek = await this.unwrapDek(actor, file, {});
+      try {
+        const sized = range ? { ...range, ciphertextSize: await blobStore.size(file.blobKey) } : null;
+        return decryptedStream(file, sized, actor, purpose, dek);
+      } catch (error) {
+        dek.fill(0);
+        throw error;
+      }
     },
 
     /** Decrypts with a DEK the caller already unwrapped (a consultant's grant). */

@@ -1,24 +1,23 @@
 import type { ChangePasswordBody, MyKeysResponse, PublicKeyResponse, RotateKeysBody, RotateKeysResponse } from '@sfe/contract';
 import {
-  WrongPasswordError,
   generateRsaKeyPair,
   hashPassword,
   protectPrivateKey,
   rsaUnwrapDek,
   rsaWrapDek,
-  unprotectPrivateKey,
   verifyPassword,
   type RsaKeySize,
 } from '@sfe/crypto';
 import type { Actor } from '../../lib/actor.ts';
-import { AppError, conflict, notFound } from '../../lib/errors.ts';
+import { conflict, fail, notFound } from '../../lib/errors.ts';
 import type { Limiter } from '../../lib/limiter.ts';
-import { keyFieldsOf, type KeyStore, type NewPrivateKeyRecord, type PrivateKeyRecord } from '../../stores/keystore/index.ts';
+import { keyFieldsOf, type KeyStore, type NewPrivateKeyRecord } from '../../stores/keystore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { AccessRequestsRepository } from '../access-requests/access-requests.repository.ts';
 import type { RefreshTokensRepository } from '../auth/refresh-tokens.repository.ts';
 import type { UsersRepository } from './users.repository.ts';
 import type { KeyRotationRepository } from './key-rotation.repository.ts';
+import type { UnlockPrivateKey } from './private-key-unlock.ts';
 
 export interface UsersServiceDeps {
   users: UsersRepository;
@@ -28,37 +27,17 @@ export interface UsersServiceDeps {
   keyStore: KeyStore;
   audit: AuditLog;
   kdfLimiter: Limiter;
+  unlockPrivateKey: UnlockPrivateKey;
   kdf: { pbkdf2Iterations: number; scrypt: { N: number; r: number; p: number } };
 }
 
 const keyAlgorithm = (stored: string | null): 'RSA-2048' | 'RSA-4096' => (stored === 'RSA-4096' ? 'RSA-4096' : 'RSA-2048');
 
-const wrongPassword = () => new AppError(401, 'WRONG_PASSWORD', 'The password is not correct; nothing was changed.');
-const keyMissing = () =>
-  new AppError(409, 'PRIVATE_KEY_MISSING', 'Your private key was deleted by an administrator; it cannot be used or rotated.');
+const wrongPassword = () => fail('WRONG_PASSWORD', 'The password is not correct; nothing was changed.');
 
 export function createUsersService(deps: UsersServiceDeps) {
   const { users, keyStore, audit, kdfLimiter } = deps;
-
-  /** Unlocks the caller's private key with the password (audited, counted). */
-  async function unlock(actor: Actor, password: string): Promise<{ record: PrivateKeyRecord; privateKeyDer: Buffer }> {
-    const record = await keyStore.get(actor.id);
-    if (!record) throw keyMissing();
-    try {
-      const privateKeyDer = await kdfLimiter.run(() =>
-        unprotectPrivateKey(record, password, { userId: actor.id, fingerprint: record.fingerprint }),
-      );
-      await keyStore.recordAccess(actor.id);
-      await audit.record({ operation: 'private_key_decrypted', success: true, userId: actor.id, ipAddress: actor.ip, details: { purpose: 'key_management' } });
-      return { record, privateKeyDer };
-    } catch (error) {
-      if (error instanceof WrongPasswordError) {
-        await audit.record({ operation: 'private_key_decrypted', success: false, userId: actor.id, ipAddress: actor.ip, details: { purpose: 'key_management' } });
-        throw wrongPassword();
-      }
-      throw error;
-    }
-  }
+  const unlock = (actor: Actor, password: string) => deps.unlockPrivateKey(actor, password, { purpose: 'key_management' });
 
   return {
     async myKeys(actor: Actor): Promise<MyKeysResponse> {

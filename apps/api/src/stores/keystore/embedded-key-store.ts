@@ -10,7 +10,17 @@ import {
   type NewPrivateKeyRecord,
   type PrivateKeyRecord,
 } from './key-store.ts';
-import { assertBytes, assertFingerprint, assertNewRecord, assertUserId, toRecord, toStoredKeyFields, type StoredFields } from './records.ts';
+import {
+  LIST_PAGE_SIZE,
+  assertBytes,
+  assertFingerprint,
+  assertNewRecord,
+  assertRestoredRecord,
+  assertUserId,
+  toRecord,
+  toStoredKeyFields,
+  type StoredFields,
+} from './records.ts';
 
 // The embedded backend: its own SQLite file (not the app database, not Prisma),
 // so the "two separate stores" property of the design holds without MongoDB.
@@ -79,6 +89,8 @@ class EmbeddedKeyStore implements KeyStore {
   readonly #reencrypt: Database.Statement<[KeyParams & { expected: string; expected_salt: Buffer }]>;
   readonly #rotate: Database.Statement<[KeyParams & { expected: string; expected_salt: Buffer; now: number }]>;
   readonly #delete: Database.Statement<[string]>;
+  readonly #page: Database.Statement<[{ after: string; limit: number }], Row>;
+  readonly #restore: Database.Statement<[Row]>;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -94,6 +106,11 @@ class EmbeddedKeyStore implements KeyStore {
       SET ${KEY_FIELDS}, created_at = @now, last_accessed = NULL, access_count = 0
       WHERE user_id = @user_id AND fingerprint = @expected AND salt = @expected_salt`);
     this.#delete = db.prepare('DELETE FROM private_keys WHERE user_id = ?');
+    this.#page = db.prepare('SELECT * FROM private_keys WHERE user_id > @after ORDER BY user_id LIMIT @limit');
+    this.#restore = db.prepare(`INSERT INTO private_keys
+      (user_id, encrypted_private_key, salt, nonce, cipher, kdf, iterations, algorithm, fingerprint, created_at, last_accessed, access_count)
+      VALUES (@user_id, @encrypted_private_key, @salt, @nonce, @cipher, @kdf, @iterations, @algorithm, @fingerprint,
+        @created_at, @last_accessed, @access_count)`);
   }
 
   async insert(record: NewPrivateKeyRecord): Promise<void> {
@@ -129,6 +146,34 @@ class EmbeddedKeyStore implements KeyStore {
   async delete(userId: string): Promise<boolean> {
     assertUserId(userId);
     return this.#run(() => this.#delete.run(userId)).changes > 0;
+  }
+
+  // Pages, not one statement.iterate(): an open iterator would keep this connection
+  // busy, and the API shares it, between the caller's awaits.
+  async *listAll(): AsyncGenerator<PrivateKeyRecord> {
+    let after = '';
+    for (;;) {
+      const rows = this.#run(() => this.#page.all({ after, limit: LIST_PAGE_SIZE }));
+      for (const row of rows) {
+        const record = fromRow(row);
+        if (record !== null) yield record;
+      }
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < LIST_PAGE_SIZE) return;
+      after = last.user_id;
+    }
+  }
+
+  async restore(record: PrivateKeyRecord): Promise<void> {
+    assertRestoredRecord(record);
+    this.#run(() =>
+      this.#restore.run({
+        ...toStoredKeyFields(record),
+        created_at: record.createdAt.getTime(),
+        last_accessed: record.lastAccessed === null ? null : record.lastAccessed.getTime(),
+        access_count: record.accessCount,
+      }),
+    );
   }
 
   async ping(): Promise<void> {

@@ -49,6 +49,18 @@ export interface KeyStore {
   replace(userId: string, expected: KeyVersion, next: NewPrivateKeyRecord): Promise<boolean>;
   /** Returns whether a record was deleted. */
   delete(userId: string): Promise<boolean>;
+  /**
+   * Every record, in user id order (for a backup). Read page by page, not as one
+   * snapshot: a record present for the whole listing is listed exactly once, possibly
+   * in a version written meanwhile; one inserted or deleted meanwhile may be missing.
+   * A caller that needs consistency compares versions itself.
+   */
+  listAll(): AsyncIterable<PrivateKeyRecord>;
+  /**
+   * Inserts a record as listAll() gave it, createdAt, lastAccessed and accessCount
+   * included (a backup's restore). Throws KeyStoreConflictError like insert().
+   */
+  restore(record: PrivateKeyRecord): Promise<void>;
   /** Cheap liveness check for /readyz; throws KeyStoreUnavailableError. */
   ping(): Promise<void>;
   /** Idempotent. */

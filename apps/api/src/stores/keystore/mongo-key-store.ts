@@ -8,7 +8,17 @@ import {
   type NewPrivateKeyRecord,
   type PrivateKeyRecord,
 } from './key-store.ts';
-import { assertBytes, assertFingerprint, assertNewRecord, assertUserId, toRecord, toStoredKeyFields, type StoredFields } from './records.ts';
+import {
+  LIST_PAGE_SIZE,
+  assertBytes,
+  assertFingerprint,
+  assertNewRecord,
+  assertRestoredRecord,
+  assertUserId,
+  toRecord,
+  toStoredKeyFields,
+  type StoredFields,
+} from './records.ts';
 
 export interface MongoKeyStoreOptions {
   /** How long an operation waits for a reachable server before failing. Default 3000. */
@@ -151,6 +161,36 @@ class MongoKeyStore implements KeyStore {
     assertUserId(userId);
     const result = await this.#run(() => this.#model.deleteOne({ user_id: userId }).exec());
     return result.deletedCount > 0;
+  }
+
+  // Keyset pages rather than one cursor: each page is one bounded command under the
+  // operation deadline, and no server-side cursor can time out under a slow consumer.
+  async *listAll(): AsyncGenerator<PrivateKeyRecord> {
+    let after: string | null = null;
+    for (;;) {
+      const filter: { user_id?: { $gt: string } } = after === null ? {} : { user_id: { $gt: after } };
+      const docs: PrivateKeyDocument[] = await this.#run(() =>
+        this.#model.find(filter).sort({ user_id: 1 }).limit(LIST_PAGE_SIZE).lean<PrivateKeyDocument[]>().exec(),
+      );
+      for (const doc of docs) {
+        const record = fromDocument(doc);
+        if (record !== null) yield record;
+      }
+      const last = docs.at(-1);
+      if (last === undefined || docs.length < LIST_PAGE_SIZE) return;
+      after = last.user_id;
+    }
+  }
+
+  async restore(record: PrivateKeyRecord): Promise<void> {
+    assertRestoredRecord(record);
+    const doc: PrivateKeyDocument = {
+      ...toStoredKeyFields(record),
+      created_at: record.createdAt,
+      last_accessed: record.lastAccessed,
+      access_count: record.accessCount,
+    };
+    await this.#run(() => this.#model.create(doc));
   }
 
   async ping(): Promise<void> {

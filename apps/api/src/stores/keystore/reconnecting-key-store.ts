@@ -32,6 +32,10 @@ export function reconnectingKeyStore(kind: KeyStore['kind'], open: () => Promise
     recordAccess: async (userId) => (await current()).recordAccess(userId),
     replace: async (userId, expected, next) => (await current()).replace(userId, expected, next),
     delete: async (userId) => (await current()).delete(userId),
+    async *listAll() {
+      yield* (await current()).listAll();
+    },
+    restore: async (record) => (await current()).restore(record),
     ping: async () => (await current()).ping(),
     async close() {
       closed = true;

@@ -1,4 +1,4 @@
-import { KeyStoreError } from './key-store.ts';
+import { KeyStoreError, keyFieldsOf } from './key-store.ts';
 import type { KeyAlgorithm, NewPrivateKeyRecord, PrivateKeyRecord } from './key-store.ts';
 
 // Both adapters check their input the same way, so a caller bug behaves the same
@@ -36,6 +36,23 @@ export function assertNewRecord(record: NewPrivateKeyRecord): void {
   if (!ALGORITHMS.has(record.algorithm)) throw new TypeError('algorithm must be RSA-2048 or RSA-4096');
   assertFingerprint(record.fingerprint);
 }
+
+/** A whole record from a backup: the key fields as for insert, plus sane dates and counters. */
+export function assertRestoredRecord(record: PrivateKeyRecord): void {
+  assertNewRecord(keyFieldsOf(record));
+  if (!isValidDate(record.createdAt)) throw new TypeError('createdAt must be a valid Date');
+  if (record.lastAccessed !== null && !isValidDate(record.lastAccessed)) throw new TypeError('lastAccessed must be null or a valid Date');
+  if (!Number.isSafeInteger(record.accessCount) || record.accessCount < 0) {
+    throw new TypeError('accessCount must be a non-negative integer');
+  }
+}
+
+function isValidDate(value: unknown): value is Date {
+  return value instanceof Date && !Number.isNaN(value.getTime());
+}
+
+/** Records per page of listAll(): bounds memory and how long one read holds the store. */
+export const LIST_PAGE_SIZE = 256;
 
 /** The stored shape: snake_case field names, as in both backends. */
 export interface StoredFields {

@@ -20,7 +20,10 @@ export function AppLayout() {
             { to: paths.files, label: 'My files' },
             { to: paths.requests, label: 'Requests inbox' },
           ]
-        : [{ to: paths.files, label: 'All files' }];
+        : [
+            { to: paths.files, label: 'All files' },
+            { to: paths.adminMasterKey, label: 'Master key' },
+          ];
   return (
     <div className="shell">
       <a className="skip-link" href="#main">

@@ -2,7 +2,8 @@ import type { ReactNode } from 'react';
 import { Navigate, useLocation } from 'react-router';
 import { Spinner } from '../../components/ui/spinner.tsx';
 import { paths } from '../../lib/paths.ts';
-import { useSessionState } from '../../lib/session-context.tsx';
+import type { Role } from '@sfe/contract';
+import { useSessionState, useUser } from '../../lib/session-context.tsx';
 
 /** Signed-out visitors (including an expired session) land on the sign-in page, never a blank screen. */
 export function RequireAuth({ children }: { children: ReactNode }) {
@@ -41,4 +42,13 @@ export function GuestOnly({ children }: { children: ReactNode }) {
     return <Navigate to={target} replace />;
   }
   return children;
+}
+
+/**
+ * A screen for one role only. Anyone else gets the not-found page, exactly as for an
+ * address that does not exist: no flash of the screen, no hint that it is there.
+ */
+export function RequireRole({ role, children, fallback }: { role: Role; children: ReactNode; fallback: ReactNode }) {
+  const user = useUser();
+  return user.role === role ? children : fallback;
 }

@@ -1,0 +1,155 @@
+import { Prisma, type PrismaClient, type RotationJob } from '../../db/client.ts';
+import { isUniqueViolation } from '../audit/audit.repository.ts';
+
+export type RotationJobRow = RotationJob;
+
+/** A live file's wrapped DEK, as rotation and verify read it. */
+export interface WrappedDekRow {
+  id: string;
+  kekId: string | null;
+  wrappedKey: Uint8Array;
+  blobKey: string;
+  algorithm: string;
+  /** Plaintext bytes. */
+  size: bigint;
+}
+
+export interface Rewrap {
+  id: string;
+  /** The wrapped value read before re-wrapping: the row changes only if it still holds it. */
+  expected: Buffer;
+  next: Buffer;
+}
+
+const ROTATION_LOCK = 'kek';
+const live = { deletedAt: null, wrappedKey: { not: null } } as const;
+const dekSelect = { id: true, kekId: true, wrappedKey: true, blobKey: true, algorithm: true, size: true } as const;
+
+export function createKekRepository(prisma: PrismaClient) {
+  return {
+    /** Live wrapped DEKs per key id (the kek_id index answers it). */
+    async countByKeyId(): Promise<Record<string, number>> {
+      const groups = await prisma.encryptedFile.groupBy({ by: ['kekId'], where: live, _count: { _all: true } });
+      const counts: Record<string, number> = {};
+      for (const group of groups) counts[group.kekId ?? 'unknown'] = group._count._all;
+      return counts;
+    },
+
+    /** Live wrapped DEKs under any key but `keyId`, in id order after `cursor`. */
+    notUnder: async (keyId: string, cursor: string | null, limit: number): Promise<WrappedDekRow[]> =>
+      (await prisma.encryptedFile.findMany({
+        where: { ...live, OR: [{ kekId: { not: keyId } }, { kekId: null }], ...(cursor ? { id: { gt: cursor } } : {}) },
+        orderBy: { id: 'asc' },
+        take: limit,
+        select: dekSelect,
+      })) as WrappedDekRow[],
+
+    /** Every live wrapped DEK, in id order after `cursor`. */
+    all: async (cursor: string | null, limit: number): Promise<WrappedDekRow[]> =>
+      (await prisma.encryptedFile.findMany({
+        where: { ...live, ...(cursor ? { id: { gt: cursor } } : {}) },
+        orderBy: { id: 'asc' },
+        take: limit,
+        select: dekSelect,
+      })) as WrappedDekRow[],
+
+    /**
+     * One statement for the whole batch, compare-and-set per row: a row changes only if
+     * it still holds the wrapped value that was read (a file shredded meanwhile keeps
+     * its null). Returns how many rows changed.
+     */
+    async rewrap(batch: Rewrap[], keyId: string): Promise<number> {
+      if (batch.length === 0) return 0;
+      const values = Prisma.join(batch.map((row) => Prisma.sql`(${row.id}, ${new Uint8Array(row.expected)}, ${new Uint8Array(row.next)})`));
+      return prisma.$executeRaw`
+        WITH v(id, expected, next) AS (VALUES ${values})
+        UPDATE encrypted_files
+           SET wrapped_key = (SELECT next FROM v WHERE v.id = encrypted_files.id), kek_id = ${keyId}
+         WHERE id IN (SELECT id FROM v)
+           AND deleted_at IS NULL
+           AND wrapped_key = (SELECT expected FROM v WHERE v.id = encrypted_files.id)`;
+    },
+
+    /**
+     * Claims the one running rotation: a new job, or the unfinished one whose lease has
+     * lapsed (its process died). Null when another process holds a live lease.
+     */
+    async claim(input: {
+      owner: string;
+      leaseUntil: Date;
+      now: Date;
+      toKeyId: string;
+      total: number;
+      beforeCounts: string;
+      createdById: string | null;
+    }): Promise<{ job: RotationJobRow; resumed: boolean } | null> {
+      const taken = await prisma.rotationJob.updateMany({
+        where: { runningLock: ROTATION_LOCK, OR: [{ leaseUntil: null }, { leaseUntil: { lt: input.now } }] },
+        data: { owner: input.owner, leaseUntil: input.leaseUntil },
+      });
+      if (taken.count === 1) {
+        const job = await prisma.rotationJob.findFirst({ where: { runningLock: ROTATION_LOCK, owner: input.owner } });
+        if (job) return { job, resumed: true };
+      }
+      try {
+        const job = await prisma.rotationJob.create({
+          data: {
+            kind: 'kek',
+            toKeyId: input.toKeyId,
+            status: 'running',
+            runningLock: ROTATION_LOCK,
+            owner: input.owner,
+            leaseUntil: input.leaseUntil,
+            total: input.total,
+            beforeCounts: input.beforeCounts,
+            createdById: input.createdById,
+            startedAt: input.now,
+          },
+        });
+        return { job, resumed: false };
+      } catch (error) {
+        if (isUniqueViolation(error)) return null;
+        throw error;
+      }
+    },
+
+    /** Records a batch and extends the lease; false if this process no longer owns the job. */
+    async progress(
+      id: string,
+      owner: string,
+      step: { cursor: string; done: number; rewrapped: number; failed: number; leaseUntil: Date },
+    ): Promise<boolean> {
+      const updated = await prisma.rotationJob.updateMany({
+        where: { id, owner, runningLock: ROTATION_LOCK },
+        data: {
+          cursor: step.cursor,
+          done: { increment: step.done },
+          rewrapped: { increment: step.rewrapped },
+          failed: { increment: step.failed },
+          leaseUntil: step.leaseUntil,
+        },
+      });
+      return updated.count === 1;
+    },
+
+    /** Ends the job and frees the lock for the next rotation. */
+    async finish(id: string, owner: string, outcome: { status: 'completed' | 'failed'; error: string | null; now: Date }): Promise<boolean> {
+      const updated = await prisma.rotationJob.updateMany({
+        where: { id, owner, runningLock: ROTATION_LOCK },
+        data: { status: outcome.status, error: outcome.error, finishedAt: outcome.now, runningLock: null, owner: null, leaseUntil: null },
+      });
+      return updated.count === 1;
+    },
+
+    /** Gives the lease up at once (a clean shutdown), so a rerun need not wait for it to lapse. */
+    release: (id: string, owner: string) =>
+      prisma.rotationJob.updateMany({ where: { id, owner, runningLock: ROTATION_LOCK }, data: { owner: null, leaseUntil: null } }),
+
+    findJob: (id: string) => prisma.rotationJob.findUnique({ where: { id } }),
+
+    latestJob: () => prisma.rotationJob.findFirst({ where: { kind: 'kek' }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+
+    runningJob: () => prisma.rotationJob.findFirst({ where: { runningLock: ROTATION_LOCK } }),
+  };
+}
+export type KekRepository = ReturnType<typeof createKekRepository>;

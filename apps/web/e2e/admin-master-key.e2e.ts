@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { createApiClient } from '@sfe/api-client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, newPerson, screenshot } from './helpers/browser.ts';
+import { startServer, type RunningServer } from './helpers/server.ts';
+import { buildSpa } from './helpers/spa.ts';
+
+const repoRoot = path.resolve(import.meta.dirname, '../../..');
+const MASTER_KEY = randomBytes(32).toString('hex');
+const PREVIOUS_KEY = randomBytes(32).toString('hex');
+const ADMIN = { username: 'console.admin', password: 'console admin pass phrase' };
+
+let server: RunningServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+/** `sfe admin create` on the server's own data directory, the password on stdin. */
+function createAdmin(dataDir: string): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/api/src/cli/main.ts', 'admin', 'create', '--username', ADMIN.username, '--password-stdin'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, MASTER_KEY, MASTER_KEY_PREVIOUS: PREVIOUS_KEY },
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
+    child.stdin.end(`${ADMIN.password}\n`);
+    child.on('close', resolve);
+  });
+}
+
+async function person(): Promise<Page> {
+  const { context, page } = await newPerson(browser, server.baseUrl);
+  contexts.push(context);
+  return page;
+}
+
+async function signIn(page: Page, username: string, password: string) {
+  await page.goto('/sign-in');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL('**/files');
+}
+
+beforeAll(async () => {
+  await buildSpa();
+  server = await startServer({ MASTER_KEY, MASTER_KEY_PREVIOUS: PREVIOUS_KEY });
+  browser = await launchBrowser();
+  expect(await createAdmin(server.dataDir)).toBe(0);
+  const client = createApiClient({ baseUrl: server.baseUrl });
+  await client.auth.register({ username: 'keys.org', password: 'organization pass phrase', role: 'organization' });
+  await client.auth.register({ username: 'keys.consultant', password: 'consultant pass phrase', role: 'consultant' });
+  const { accessToken } = await client.auth.login({ username: 'keys.org', password: 'organization pass phrase' });
+  const org = createApiClient({ baseUrl: server.baseUrl, getAccessToken: () => accessToken });
+  for (const name of ['one.txt', 'two.txt']) await org.files.upload(new Blob([`content of ${name}`]), {}, { filename: name });
+});
+
+afterAll(async () => {
+  await Promise.all(contexts.map((c) => c.close()));
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('admin console: master key', () => {
+  it('shows what each key id wraps, verifies, and rotates with a confirmation', async () => {
+    const page = await person();
+    await signIn(page, ADMIN.username, ADMIN.password);
+    await page.getByRole('link', { name: 'Master key' }).click();
+    await page.getByRole('heading', { name: 'Master key' }).waitFor();
+    const rows = page.locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await rows.nth(0).textContent()).toMatch(/kek_[0-9a-f]{16}2Active/);
+    expect(await rows.nth(1).textContent()).toMatch(/0Retired: wraps nothing, may be removedYes/);
+    await screenshot(page, 'admin-master-key-1280');
+
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('status').filter({ hasText: 'Verified: all 2 data keys open' }).waitFor();
+
+    await page.getByRole('button', { name: 'Rotate' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Rotate the master key' });
+    expect(await dialog.textContent()).toMatch(/MASTER_KEY_PREVIOUS/);
+    await dialog.getByRole('button', { name: 'Start rotation' }).click();
+    await page.getByText(/Completed: 0 of 0 data keys processed/).waitFor();
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await screenshot(page, 'admin-master-key-390');
+  });
+
+  it('is the not-found page for anyone else, who never sees the admin screen', async () => {
+    const page = await person();
+    await signIn(page, 'keys.consultant', 'consultant pass phrase');
+    expect(await page.getByRole('link', { name: 'Master key' }).count()).toBe(0);
+    await page.goto('/admin/master-key');
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Master key' }).count()).toBe(0);
+  });
+});
