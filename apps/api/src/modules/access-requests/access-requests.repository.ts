@@ -176,9 +176,11 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
      * consultant holds or that was made on an organization's files; wrapped keys go with it.
      */
     async revokeAllOf(userId: string, processedById: string, now: Date): Promise<number> {
+      // processed_by references a user; the operator CLI acts as no user, so it stays empty then.
+      const byUser = (await prisma.user.count({ where: { id: processedById } })) > 0;
       const result = await prisma.accessRequest.updateMany({
         where: { status: { in: ['pending', 'approved', 'suspended'] }, OR: [{ consultantId: userId }, { file: { ownerId: userId } }] },
-        data: { status: 'revoked', wrappedSymmetricKey: null, openKey: null, processedAt: now, processedById },
+        data: { status: 'revoked', wrappedSymmetricKey: null, openKey: null, processedAt: now, processedById: byUser ? processedById : null },
       });
       return result.count;
     },
