@@ -14,12 +14,16 @@ import fastifyStatic from '@fastify/static';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { API_PREFIX } from '@sfe/contract';
 import type { Config } from './config.ts';
-import { createContainer, type Container } from './container.ts';
+import { createContainer, type Container, type ContainerOverrides } from './container.ts';
+import type { AuditEvent } from './modules/audit/audit.operations.ts';
 import { AppError, PreflightError } from './lib/errors.ts';
 import authPlugin from './plugins/auth.ts';
 import docsPlugin from './plugins/docs.ts';
 import errorsPlugin, { sendProblem } from './plugins/errors.ts';
-import metricsPlugin, { createMetrics } from './plugins/metrics.ts';
+import metricsPlugin, { createMetrics, type Metrics } from './plugins/metrics.ts';
+import { adminUsersRoutes } from './modules/admin/admin.routes.ts';
+import { adminAlertsRoutes } from './modules/alerts/alerts.routes.ts';
+import { adminAuditRoutes, auditPublicKeyRoutes } from './modules/audit/audit.routes.ts';
 import { accessRequestRoutes, fileAccessRequestRoutes } from './modules/access-requests/access-requests.routes.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { filesRoutes } from './modules/files/files.routes.ts';
@@ -83,6 +87,8 @@ const logSerializers = {
 export interface BuildOptions {
   /** Where log lines go (tests read them); the process's stdout by default. */
   logStream?: Writable;
+  /** Tests only: stores to use instead of the real ones (e.g. a failing audit store). */
+  overrides?: ContainerOverrides;
 }
 
 /**
@@ -90,6 +96,7 @@ export interface BuildOptions {
  * the schema engine needs the SQLite file before the app's client opens it.
  */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const overrides: ContainerOverrides = options.overrides ?? {};
   const metrics = createMetrics();
   const app = Fastify({
     logger: {
@@ -116,9 +123,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const container = await createContainer(config, {
     log: app.log,
     signAccessToken: (claims) => app.signAccessToken(claims),
-    onAudit: (event) => metrics.cryptoOperations.inc({ operation: event.operation, success: String(event.success) }),
+    onAudit: (event) => countAudit(metrics, event),
     onFailedLogin: () => metrics.failedLogins.inc(),
-  });
+    onAlert: (alert) => metrics.alertsRaised.inc({ rule: alert.rule }),
+  }, overrides);
   const kekState = await preflightKek(container, config);
   const rotations = createRotationRunner({ kek: container.services.kek, log: app.log });
   app.addHook('onClose', async () => {
@@ -160,7 +168,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(multipart, {
     limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, fieldSize: 8 * 1024, parts: 12, headerPairs: 100 },
   });
-  await app.register(metricsPlugin, { metrics });
+  const { alerts, adminUsers, auditAdmin, retention } = container.services;
+  await app.register(metricsPlugin, { metrics, onKeyStoreError: () => alerts.onKeyStoreUnavailable() });
+  // unauthorized_access: repeated refusals to one client are probing. Sign-in failures
+  // have their own rule (failed_logins), so auth/* is not counted here.
+  app.addHook('onResponse', async (request, reply) => {
+    const status = reply.statusCode;
+    if ((status === 401 || status === 403 || status === 404) && request.url.startsWith(`${API_PREFIX}/`) && !request.url.startsWith(`${API_PREFIX}/auth/`)) {
+      await alerts.onDenied(request.ip, request.actor?.id ?? null);
+    }
+  });
   await app.register(docsPlugin);
   await app.register(authPlugin, {
     secret: config.jwtSecret,
@@ -179,6 +196,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await api.register(fileAccessRequestRoutes, { prefix: '/files', requests });
       await api.register(accessRequestRoutes, { prefix: '/access-requests', requests });
       await api.register(kekRoutes, { prefix: '/admin/kek', kek: container.services.kek, rotations });
+      await api.register(auditPublicKeyRoutes, { prefix: '/audit', audit: auditAdmin });
+      await api.register(
+        async (admin) => {
+          // onRequest: identity and role are settled before the body is parsed (401/403, never 400).
+          admin.addHook('onRequest', app.authenticate);
+          admin.addHook('onRequest', app.requireRole('admin'));
+          await admin.register(adminUsersRoutes, { admin: adminUsers });
+          await admin.register(adminAuditRoutes, { audit: auditAdmin, retention });
+          await admin.register(adminAlertsRoutes, { alerts });
+        },
+        { prefix: '/admin' },
+      );
     },
     { prefix: API_PREFIX },
   );
@@ -194,7 +223,28 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (swept.removedPartials + swept.removedOrphans > 0) app.log.warn(swept, 'removed blobs left by an interrupted upload');
   for (const warning of config.warnings) app.log.warn(warning);
   if (kekState.message) app.log.error(kekState.message);
+  scheduleRetention(app, config, () => retention.scheduled());
   return app;
+}
+
+/** The retention purge on an in-process timer; the lease inside makes one replica do it. */
+function scheduleRetention(app: FastifyInstance, config: Config, run: () => Promise<unknown>) {
+  const minutes = config.retention.purgeIntervalMinutes;
+  if (minutes === 0) return;
+  const timer = setInterval(() => {
+    run().catch((error: unknown) => app.log.error({ err: error }, 'scheduled retention purge failed'));
+  }, minutes * 60_000);
+  timer.unref();
+  app.addHook('onClose', async () => clearInterval(timer));
+}
+
+const KEK_OPERATIONS = new Set(['key_wrapped', 'key_unwrapped', 'file_encrypted', 'dek_rewrapped']);
+
+function countAudit(metrics: Metrics, event: AuditEvent) {
+  metrics.cryptoOperations.inc({ operation: event.operation, success: String(event.success) });
+  if (event.operation === 'account_locked') metrics.lockouts.inc();
+  const keyId = event.details?.keyId;
+  if (typeof keyId === 'string' && KEK_OPERATIONS.has(event.operation)) metrics.kekUses.inc({ key_id: keyId, operation: event.operation });
 }
 
 /**

@@ -46,8 +46,54 @@ export interface Config {
   readonly keygenQueue: number;
   /** Work factors. Only tests lower them (via buildApp), never the environment. */
   readonly kdf: { readonly pbkdf2Iterations: number; readonly scrypt: { N: number; r: number; p: number } };
+  /**
+   * Ed25519 seed (64 hex chars) that signs audit checkpoints and erasure certificates.
+   * AUDIT_SIGNING_KEY in production; generated once into DATA_DIR otherwise.
+   */
+  readonly auditSigningKey: string;
+  /** A signed checkpoint of the audit chain head after this many records ... */
+  readonly auditCheckpointEvery: number;
+  /** ... or when the last one is older than this many minutes (0: by count only). */
+  readonly auditCheckpointMinutes: number;
+  readonly alerts: AlertThresholds;
+  /** Optional: every raised alert is POSTed here, HMAC-SHA256 signed with the secret. */
+  readonly alertWebhook: { readonly url: string; readonly secret: string } | undefined;
+  readonly retention: RetentionPolicy;
   /** Notes for the operator, logged once at start (e.g. generated development secrets). */
   readonly warnings: readonly string[];
+}
+
+export interface AlertThresholds {
+  /** failed_logins: this many failures for one account within the window ... */
+  readonly failedLoginsPerAccount: number;
+  /** ... or this many from one client IP. */
+  readonly failedLoginsPerIp: number;
+  readonly failedLoginsWindowMinutes: number;
+  /** unauthorized_access: this many 401/403/404 answers to one client IP within the window. */
+  readonly unauthorizedPerIp: number;
+  readonly unauthorizedWindowMinutes: number;
+  /** mass_download: this many decrypted downloads by one user within the window. */
+  readonly massDownloadCount: number;
+  readonly massDownloadWindowMinutes: number;
+  /**
+   * unusual_access: a consultant's unwraps in the window above factor x its own average
+   * per window over the baseline days (and at least minEvents) suspend its open grants.
+   */
+  readonly unusualAccessFactor: number;
+  readonly unusualAccessMinEvents: number;
+  readonly unusualAccessWindowMinutes: number;
+  readonly unusualAccessBaselineDays: number;
+}
+
+export interface RetentionPolicy {
+  /** Audit records older than this are purged (default 7 years). */
+  readonly auditDays: number;
+  /** Closed grants (denied, revoked, expired) processed longer ago than this are purged. */
+  readonly closedGrantsDays: number;
+  /** Shredded file tombstones older than this are purged (once no request refers to them). */
+  readonly tombstoneDays: number;
+  /** How often the scheduled purge runs (0: never; `sfe audit purge` still works). */
+  readonly purgeIntervalMinutes: number;
 }
 
 export class ConfigError extends Error {
@@ -103,6 +149,34 @@ function jwtSecretFrom(env: Env, isProduction: boolean, dataDir: string, warning
   }
   if (isProduction) throw new ConfigError('JWT_SECRET is required in production: at least 32 random characters (`openssl rand -hex 32`).');
   return devSecret(path.join(dataDir, 'dev-jwt.secret'), () => randomBytes(32).toString('hex'), /^.{32,}$/, 'JWT_SECRET', warnings);
+}
+
+function auditSigningKeyFrom(env: Env, isProduction: boolean, dataDir: string, warnings: string[]): string {
+  const raw = env.AUDIT_SIGNING_KEY;
+  if (raw !== undefined && raw !== '') {
+    if (!HEX_KEY.test(raw)) throw new ConfigError('AUDIT_SIGNING_KEY must be exactly 64 hexadecimal characters (a 32-byte Ed25519 seed).');
+    if (/^(.)\1*$/.test(raw)) throw new ConfigError('AUDIT_SIGNING_KEY is not random (one repeated character); generate one with `openssl rand -hex 32`.');
+    return raw.toLowerCase();
+  }
+  if (isProduction) throw new ConfigError('AUDIT_SIGNING_KEY is required in production: 64 hexadecimal characters (`openssl rand -hex 32`).');
+  return devSecret(path.join(dataDir, 'dev-audit-signing.key'), () => randomBytes(32).toString('hex'), HEX_KEY, 'AUDIT_SIGNING_KEY', warnings);
+}
+
+function alertWebhookFrom(env: Env): Config['alertWebhook'] {
+  const url = env.ALERT_WEBHOOK_URL || undefined;
+  const secret = env.ALERT_WEBHOOK_SECRET || undefined;
+  if (url === undefined && secret === undefined) return undefined;
+  if (url === undefined || secret === undefined) throw new ConfigError('ALERT_WEBHOOK_URL and ALERT_WEBHOOK_SECRET are set together or not at all.');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('ALERT_WEBHOOK_URL must be an http(s) URL.');
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ConfigError('ALERT_WEBHOOK_URL must be an http(s) URL.');
+  if (parsed.username || parsed.password) throw new ConfigError('ALERT_WEBHOOK_URL must not carry credentials; use ALERT_WEBHOOK_SECRET.');
+  if (secret.length < 32) throw new ConfigError('ALERT_WEBHOOK_SECRET must be at least 32 characters of random data.');
+  return { url, secret };
 }
 
 /** Development only: a secret generated once into DATA_DIR (mode 0600) so restarts keep working. */
@@ -181,6 +255,29 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     keygenConcurrency: int(env, 'KEYGEN_CONCURRENCY', 1, 1, 64),
     keygenQueue: int(env, 'KEYGEN_QUEUE', 4, 0, 1024),
     kdf: { pbkdf2Iterations: 600_000, scrypt: { N: 2 ** 17, r: 8, p: 1 } },
+    auditSigningKey: auditSigningKeyFrom(env, isProduction, dataDir, warnings),
+    auditCheckpointEvery: int(env, 'AUDIT_CHECKPOINT_EVERY', 100, 1, 1_000_000),
+    auditCheckpointMinutes: int(env, 'AUDIT_CHECKPOINT_MINUTES', 60, 0, 7 * 24 * 60),
+    alerts: Object.freeze({
+      failedLoginsPerAccount: int(env, 'ALERT_FAILED_LOGINS_PER_ACCOUNT', 5, 1, 1_000_000),
+      failedLoginsPerIp: int(env, 'ALERT_FAILED_LOGINS_PER_IP', 20, 1, 1_000_000),
+      failedLoginsWindowMinutes: int(env, 'ALERT_FAILED_LOGINS_WINDOW_MINUTES', 15, 1, 24 * 60),
+      unauthorizedPerIp: int(env, 'ALERT_UNAUTHORIZED_PER_IP', 20, 1, 1_000_000),
+      unauthorizedWindowMinutes: int(env, 'ALERT_UNAUTHORIZED_WINDOW_MINUTES', 5, 1, 24 * 60),
+      massDownloadCount: int(env, 'ALERT_MASS_DOWNLOAD_COUNT', 50, 1, 1_000_000),
+      massDownloadWindowMinutes: int(env, 'ALERT_MASS_DOWNLOAD_WINDOW_MINUTES', 10, 1, 24 * 60),
+      unusualAccessFactor: int(env, 'ALERT_UNUSUAL_ACCESS_FACTOR', 5, 1, 1000),
+      unusualAccessMinEvents: int(env, 'ALERT_UNUSUAL_ACCESS_MIN_EVENTS', 20, 1, 1_000_000),
+      unusualAccessWindowMinutes: int(env, 'ALERT_UNUSUAL_ACCESS_WINDOW_MINUTES', 60, 1, 24 * 60),
+      unusualAccessBaselineDays: int(env, 'ALERT_UNUSUAL_ACCESS_BASELINE_DAYS', 14, 1, 365),
+    }),
+    alertWebhook: alertWebhookFrom(env),
+    retention: Object.freeze({
+      auditDays: int(env, 'RETENTION_AUDIT_DAYS', 7 * 365, 1, 100 * 365),
+      closedGrantsDays: int(env, 'RETENTION_CLOSED_GRANTS_DAYS', 365, 1, 100 * 365),
+      tombstoneDays: int(env, 'RETENTION_TOMBSTONE_DAYS', 365, 1, 100 * 365),
+      purgeIntervalMinutes: int(env, 'RETENTION_PURGE_INTERVAL_MINUTES', 24 * 60, 0, 7 * 24 * 60),
+    }),
     warnings,
   };
   return Object.freeze(config);

@@ -8,8 +8,17 @@ import { fail } from './lib/errors.ts';
 import { createLimiter } from './lib/limiter.ts';
 import { createAccessRequestsRepository } from './modules/access-requests/access-requests.repository.ts';
 import { createAccessRequestsService } from './modules/access-requests/access-requests.service.ts';
-import { createAuditRepository } from './modules/audit/audit.repository.ts';
+import type { Alert } from '@sfe/contract';
+import { createAuditSigner } from './lib/audit-signer.ts';
+import { createAdminUsersService } from './modules/admin/admin-users.service.ts';
+import { createAlertsRepository } from './modules/alerts/alerts.repository.ts';
+import { createAlertsService } from './modules/alerts/alerts.service.ts';
+import { createAlertWebhook } from './modules/alerts/alerts.webhook.ts';
+import { createAuditAdminService } from './modules/audit/audit-admin.service.ts';
+import { createAuditRepository, type AuditRepository } from './modules/audit/audit.repository.ts';
 import { createAuditService, type ErrorLogger } from './modules/audit/audit.service.ts';
+import { createLeasesRepository } from './modules/retention/leases.repository.ts';
+import { createRetentionService } from './modules/retention/retention.service.ts';
 import type { AuditEvent } from './modules/audit/audit.operations.ts';
 import { createAuthService, type AccessTokenClaims } from './modules/auth/auth.service.ts';
 import { createPasswordAttempts } from './modules/auth/password-attempts.ts';
@@ -32,11 +41,17 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const MIGRATIONS_DIR = path.resolve(here, '../../../prisma/migrations');
 
 export interface ContainerHooks {
-  log: ErrorLogger;
+  log: ErrorLogger & { warn?(context: object, message: string): void };
   /** Bound late: the API's JWT plugin signs; other callers (the CLI) never issue tokens. */
   signAccessToken?: (claims: AccessTokenClaims) => string;
   onAudit?: (event: AuditEvent) => void;
   onFailedLogin?: () => void;
+  onAlert?: (alert: Alert) => void;
+}
+
+/** Parts a test may replace (only the fail-closed audit test does: a store that refuses writes). */
+export interface ContainerOverrides {
+  auditRepository?: AuditRepository;
 }
 
 /**
@@ -44,7 +59,7 @@ export interface ContainerHooks {
  * for the API and the operator CLI alike. Applies pending migrations first (the
  * schema engine needs the SQLite file before the client opens it).
  */
-export async function createContainer(config: Config, hooks: ContainerHooks) {
+export async function createContainer(config: Config, hooks: ContainerHooks, overrides: ContainerOverrides = {}) {
   await applyMigrations({ databaseUrl: config.databaseUrl, migrationsDir: MIGRATIONS_DIR });
   const prisma = createPrismaClient(config.databaseUrl);
   const keyStore = await openKeyStore({
@@ -62,15 +77,21 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     accessRequests: createAccessRequestsRepository(prisma),
     files: createFilesRepository(prisma),
     keyRotation: createKeyRotationRepository(prisma),
-    audit: createAuditRepository(prisma),
+    audit: overrides.auditRepository ?? createAuditRepository(prisma),
     health: createHealthRepository(prisma),
     kek: createKekRepository(prisma),
+    alerts: createAlertsRepository(prisma),
+    leases: createLeasesRepository(prisma),
   };
+  const signer = createAuditSigner(config.auditSigningKey);
   const audit = createAuditService({
     auditRepository: repositories.audit,
     log: hooks.log,
-    ...(hooks.onAudit ? { onRecord: hooks.onAudit } : {}),
+    signer,
+    checkpointEvery: config.auditCheckpointEvery,
+    checkpointMinutes: config.auditCheckpointMinutes,
   });
+  if (hooks.onAudit) audit.subscribe(hooks.onAudit);
   const kdfLimiter = createLimiter(config.kdfConcurrency);
   const keygenLimiter = createLimiter(config.keygenConcurrency, {
     maxQueue: config.keygenQueue,
@@ -141,18 +162,60 @@ export async function createContainer(config: Config, hooks: ContainerHooks) {
     audit,
   });
 
+  const webhook = config.alertWebhook
+    ? createAlertWebhook({ ...config.alertWebhook, log: { warn: (context, message) => hooks.log.warn?.(context, message) } })
+    : null;
+  const alerts = createAlertsService({
+    alerts: repositories.alerts,
+    audit,
+    auditRepository: repositories.audit,
+    accessRequests: repositories.accessRequests,
+    thresholds: config.alerts,
+    log: hooks.log,
+    onRaised: (alert) => {
+      hooks.onAlert?.(alert);
+      webhook?.send(alert);
+    },
+  });
+  audit.subscribe((event) => alerts.onAudit(event));
+  const adminUsers = createAdminUsersService({
+    users: repositories.users,
+    accessRequests: repositories.accessRequests,
+    refreshTokens: repositories.refreshTokens,
+    keyStore,
+    files,
+    audit,
+    signer,
+  });
+  audit.subscribe(async (event) => {
+    if (event.operation === 'login_succeeded' && event.userId) await adminUsers.onLogin(event.userId);
+  });
+  const auditAdmin = createAuditAdminService({ auditRepository: repositories.audit, audit, signer });
+  const retention = createRetentionService({
+    policy: config.retention,
+    auditRepository: repositories.audit,
+    accessRequests: repositories.accessRequests,
+    files: repositories.files,
+    leases: repositories.leases,
+    audit,
+    signer,
+  });
+
   return {
     config,
+    signer,
+    webhook,
     kekRing,
     keyStore,
     blobStore,
     repositories,
-    services: { auth, users, files, requests, audit, kek },
+    services: { auth, users, files, requests, audit, kek, alerts, adminUsers, auditAdmin, retention },
     rateLimitStore: createDbRateLimitStore(prisma),
     health: { database: repositories.health.ping, keyStore: () => keyStore.ping() },
     /** Start-up cleanup after a crash mid-upload: partial blobs and blobs no row references. */
     sweepBlobs: (olderThan: Date) => blobStore.sweep((key) => repositories.files.isBlobReferenced(key), olderThan),
     async close() {
+      await webhook?.drain();
       await prisma.$disconnect();
       await keyStore.close();
     },

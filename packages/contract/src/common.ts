@@ -54,6 +54,7 @@ export const ErrorCodes = [
   'KEK_UNAVAILABLE',
   'PRIVATE_KEY_MISSING',
   'SERVICE_UNAVAILABLE',
+  'AUDIT_UNAVAILABLE',
   'INTERNAL_ERROR',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];

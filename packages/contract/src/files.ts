@@ -12,6 +12,7 @@ export type FileAlgorithm = Type.Static<typeof FileAlgorithm>;
 export const AccessStatus = Type.Union([
   Type.Literal('pending'),
   Type.Literal('approved'),
+  Type.Literal('suspended'),
   Type.Literal('denied'),
   Type.Literal('revoked'),
   Type.Literal('expired'),

@@ -7,3 +7,5 @@ export * from './files.ts';
 export * from './access-requests.ts';
 export * from './kek.ts';
 export const API_PREFIX = '/api/v1';
+export * from './admin.ts';
+export * from './audit.ts';

@@ -5,6 +5,8 @@ import { AppError, PreflightError } from '../lib/errors.ts';
 import { KeyStoreUnavailableError } from '../stores/keystore/index.ts';
 import { BackupRefusedError } from '../modules/backup/index.ts';
 import { adminCommands } from './commands/admin.ts';
+import { auditCommands } from './commands/audit.ts';
+import { userCommands } from './commands/user.ts';
 import { backupCommands } from './commands/backup.ts';
 import { decryptCommand } from './commands/decrypt.ts';
 import { kekCommands } from './commands/kek.ts';
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   adminCommands(program);
+  userCommands(program);
+  auditCommands(program);
   kekCommands(program);
   backupCommands(program);
   decryptCommand(program);
@@ -52,7 +56,7 @@ export function describeFailure(error: unknown): { exitCode: number; message: st
         ? EXIT.usage
         : ['KEK_UNAVAILABLE', 'CONFLICT', 'PRIVATE_KEY_MISSING', 'NOT_FOUND'].includes(error.code)
           ? EXIT.refused
-          : ['KEY_STORE_UNAVAILABLE', 'SERVICE_UNAVAILABLE'].includes(error.code)
+          : ['KEY_STORE_UNAVAILABLE', 'SERVICE_UNAVAILABLE', 'AUDIT_UNAVAILABLE'].includes(error.code)
             ? EXIT.unavailable
             : EXIT.failed;
     return { exitCode, message: `${error.message} (${error.code})` };

@@ -27,6 +27,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   INTERNAL_ERROR: 500,
   KEY_STORE_UNAVAILABLE: 503,
   KEK_UNAVAILABLE: 503,
+  AUDIT_UNAVAILABLE: 503,
   SERVICE_UNAVAILABLE: 503,
 };
 
@@ -59,6 +60,9 @@ export const unauthorized = (detail = 'Authentication required.') => fail('UNAUT
 /** 400 VALIDATION_FAILED naming the offending field, as route schema failures do. */
 export const invalidField = (name: string, message: string) =>
   new AppError(400, 'VALIDATION_FAILED', `${name} ${message}.`, {}, [{ name, message }]);
+/** The audit record of a sensitive operation could not be written, so the operation did not happen. */
+export const auditUnavailable = () =>
+  fail('AUDIT_UNAVAILABLE', 'The audit trail cannot be written right now; nothing was done. Try again later.', { 'retry-after': '5' });
 /** A key id that wraps the data asked for is not in the configured KEK ring. */
 export const kekUnavailable = () =>
   fail('KEK_UNAVAILABLE', 'The master key that protects this data is not configured on the server; an operator must restore it.', { 'retry-after': '60' });

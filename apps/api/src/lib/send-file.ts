@@ -36,3 +36,12 @@ export function sendPlaintext(
   }
   return reply.send(stream);
 }
+
+/** Streams a CSV export as an attachment; never cached. */
+export function sendCsv(reply: FastifyReply, filename: string, stream: Readable): FastifyReply {
+  return reply
+    .type('text/csv; charset=utf-8')
+    .header('content-disposition', attachmentDisposition(filename))
+    .header('cache-control', 'no-store')
+    .send(stream);
+}

@@ -8,6 +8,9 @@ export interface Metrics {
   readonly cryptoOperations: Counter<'operation' | 'success'>;
   readonly failedLogins: Counter;
   readonly keyStoreErrors: Counter;
+  readonly lockouts: Counter;
+  readonly alertsRaised: Counter<'rule'>;
+  readonly kekUses: Counter<'key_id' | 'operation'>;
 }
 
 export function createMetrics(): Metrics {
@@ -27,11 +30,19 @@ export function createMetrics(): Metrics {
       help: 'Requests that failed because the key store was unavailable',
       registers: [registry],
     }),
+    lockouts: new Counter({ name: 'sfe_account_lockouts_total', help: 'Accounts locked after repeated failed sign-ins', registers: [registry] }),
+    alertsRaised: new Counter({ name: 'sfe_alerts_raised_total', help: 'Alerts raised, by rule', labelNames: ['rule'], registers: [registry] }),
+    kekUses: new Counter({
+      name: 'sfe_kek_uses_total',
+      help: 'DEK wraps and unwraps under a KEK, by key id (a non-secret fingerprint)',
+      labelNames: ['key_id', 'operation'],
+      registers: [registry],
+    }),
   };
 }
 
 /** Request counts and latency by route pattern (never by raw URL: ids would explode the label set). */
-async function metricsPlugin(app: FastifyInstance, options: { metrics: Metrics }) {
+async function metricsPlugin(app: FastifyInstance, options: { metrics: Metrics; onKeyStoreError?: () => Promise<void> }) {
   const { registry } = options.metrics;
   const requests = new Counter({
     name: 'sfe_http_requests_total',
@@ -47,7 +58,10 @@ async function metricsPlugin(app: FastifyInstance, options: { metrics: Metrics }
     registers: [registry],
   });
   app.addHook('onError', async (_request, _reply, error) => {
-    if (error instanceof KeyStoreUnavailableError) options.metrics.keyStoreErrors.inc();
+    if (error instanceof KeyStoreUnavailableError) {
+      options.metrics.keyStoreErrors.inc();
+      await options.onKeyStoreError?.();
+    }
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -7,6 +7,7 @@ import { buildTestApp } from '../helpers/app.ts';
 
 const KEY = '5f0c3a9e7d12b84c6e0f9a3d2b71c58e4a6d0f3b9c2e7a15d8f46b0c3e9a2d71';
 const SECRET = 'q8Zt3vN1xK7pR2mW9yB4cL6hF0jD5sGa';
+const AUDIT_KEY = '3c9f07d2a85e41b6f09c7d3e2a1b58f4c06e9d7a2b3f81e5d4c7a09b6e2f13d8';
 
 describe('configuration', () => {
   let dir: string;
@@ -45,7 +46,22 @@ describe('configuration', () => {
     expect((noKey as Error).message).toMatch(/^MASTER_KEY is required in production: 64 hexadecimal characters/);
     const noSecret = errorOf({ NODE_ENV: 'production', MASTER_KEY: KEY });
     expect((noSecret as Error).message).toMatch(/^JWT_SECRET is required in production/);
-    expect(load({ NODE_ENV: 'production', MASTER_KEY: KEY, JWT_SECRET: SECRET }).warnings).toEqual([]);
+    const noAuditKey = errorOf({ NODE_ENV: 'production', MASTER_KEY: KEY, JWT_SECRET: SECRET });
+    expect((noAuditKey as Error).message).toMatch(/^AUDIT_SIGNING_KEY is required in production: 64 hexadecimal characters/);
+    expect(load({ NODE_ENV: 'production', MASTER_KEY: KEY, JWT_SECRET: SECRET, AUDIT_SIGNING_KEY: AUDIT_KEY }).warnings).toEqual([]);
+  });
+
+  it('validates the audit key, the webhook pair and the alert and retention numbers', () => {
+    expect((errorOf({ AUDIT_SIGNING_KEY: 'abc' }) as Error).message).toMatch(/^AUDIT_SIGNING_KEY must be exactly 64 hexadecimal/);
+    expect((errorOf({ ALERT_WEBHOOK_URL: 'https://hooks.example/x' }) as Error).message).toMatch(/set together/);
+    expect((errorOf({ ALERT_WEBHOOK_URL: 'https://u:p@hooks.example/x', ALERT_WEBHOOK_SECRET: SECRET }) as Error).message).toMatch(/must not carry credentials/);
+    expect((errorOf({ ALERT_WEBHOOK_URL: 'ftp://hooks.example/x', ALERT_WEBHOOK_SECRET: SECRET }) as Error).message).toMatch(/http\(s\) URL/);
+    expect((errorOf({ ALERT_MASS_DOWNLOAD_COUNT: '0' }) as Error).message).toMatch(/^ALERT_MASS_DOWNLOAD_COUNT must be a whole number/);
+    const config = load({ AUDIT_SIGNING_KEY: AUDIT_KEY, RETENTION_PURGE_INTERVAL_MINUTES: '0' });
+    expect(config.auditSigningKey).toBe(AUDIT_KEY);
+    expect(config.retention).toMatchObject({ auditDays: 2555, purgeIntervalMinutes: 0 });
+    expect(config.alerts.failedLoginsPerAccount).toBe(5);
+    expect(config.alertWebhook).toBeUndefined();
   });
 
   it('rejects malformed or weak values with the expected form and without echoing them', () => {

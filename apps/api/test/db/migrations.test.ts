@@ -189,7 +189,7 @@ describe('migrateDev', () => {
     await migrateDeploy({ databaseUrl, migrationsDir });
     const db = new Database(sqliteFilePath(databaseUrl));
     db.prepare(
-      `INSERT INTO alerts (id, type, severity, message, created_at) VALUES ('a1', 't', 'info', 'm', 0)`,
+      `INSERT INTO alerts (id, rule, severity, subject_key, window_start, message) VALUES ('a1', 'keygen_failure', 'info', 'keygen', 0, 'm')`,
     ).run();
     db.close();
 

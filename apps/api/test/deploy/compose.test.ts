@@ -33,6 +33,7 @@ describe('docker-compose.yml and Dockerfile', () => {
     // ${VAR:?message}: compose refuses to start without them instead of running keyless.
     expect(env.MASTER_KEY).toMatch(/^\$\{MASTER_KEY:\?.+\}$/);
     expect(env.JWT_SECRET).toMatch(/^\$\{JWT_SECRET:\?.+\}$/);
+    expect(env.AUDIT_SIGNING_KEY).toMatch(/^\$\{AUDIT_SIGNING_KEY:\?.+\}$/);
     expect(env.DATA_DIR).toBe('/data');
     expect(api.volumes).toContain('sfe-data:/data');
     expect(api.depends_on?.mongo?.condition).toBe('service_healthy');

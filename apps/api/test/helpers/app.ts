@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
+import type { ContainerOverrides } from '../../src/container.ts';
 
 /** Work factors small enough for a test suite; the real defaults are covered by @sfe/crypto's tests. */
 export const TEST_KDF = { pbkdf2Iterations: 10_000, scrypt: { N: 2 ** 10, r: 8, p: 1 } } as const;
@@ -23,7 +24,7 @@ export async function makeDataDir(): Promise<string> {
 
 /** A fresh app on a fresh DATA_DIR (own SQLite file, embedded key store, generated dev keys). */
 export async function buildTestApp(
-  options: { env?: Record<string, string>; dataDir?: string; config?: Partial<Config> } = {},
+  options: { env?: Record<string, string>; dataDir?: string; config?: Partial<Config>; overrides?: ContainerOverrides } = {},
 ): Promise<TestApp> {
   const dataDir = options.dataDir ?? (await makeDataDir());
   const config: Config = {
@@ -31,7 +32,7 @@ export async function buildTestApp(
     kdf: TEST_KDF,
     ...options.config,
   };
-  const app = await buildApp(config);
+  const app = await buildApp(config, options.overrides ? { overrides: options.overrides } : {});
   await app.ready();
   let closed = false;
   const close = async () => {

@@ -82,7 +82,7 @@ describe('master key: preflight, status and rotation over the API', () => {
 
   it('production refuses to build the app, naming the missing key id and its count', async () => {
     const config = {
-      ...loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', DATA_DIR: dataDir, MASTER_KEY: K1, JWT_SECRET: randomBytes(32).toString('hex') }),
+      ...loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', DATA_DIR: dataDir, MASTER_KEY: K1, JWT_SECRET: randomBytes(32).toString('hex'), AUDIT_SIGNING_KEY: randomBytes(32).toString('hex') }),
       kdf: TEST_KDF,
     };
     const error = await buildApp(config).then(
@@ -98,7 +98,7 @@ describe('master key: preflight, status and rotation over the API', () => {
   it('the production server exits 78 with one line, no stack trace', async () => {
     const server = await startServer({
       dataDir,
-      env: { NODE_ENV: 'production', MASTER_KEY: K1, JWT_SECRET: randomBytes(32).toString('hex') },
+      env: { NODE_ENV: 'production', MASTER_KEY: K1, JWT_SECRET: randomBytes(32).toString('hex'), AUDIT_SIGNING_KEY: randomBytes(32).toString('hex') },
       readyTimeoutMs: 30_000,
     }).then(
       () => null,

@@ -104,9 +104,10 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
       data: { wrappedSymmetricKey: Buffer; consultantKeyFingerprint: string; expiresAt: Date | null; maxDownloads: number | null; processedById: string; now: Date },
     ): Promise<boolean> {
       const result = await prisma.accessRequest.updateMany({
-        where: { id, status: 'pending' },
+        where: { id, status: { in: ['pending', 'suspended'] } },
         data: {
           status: 'approved',
+          decisionReason: null,
           wrappedSymmetricKey: new Uint8Array(data.wrappedSymmetricKey),
           consultantKeyFingerprint: data.consultantKeyFingerprint,
           expiresAt: data.expiresAt,
@@ -181,6 +182,55 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
     /** Gives a download back when its last byte was never sent (a failure or an abort). */
     refundDownload: (id: string) =>
       prisma.accessRequest.updateMany({ where: { id, downloadCount: { gt: 0 } }, data: { downloadCount: { decrement: 1 } } }),
+
+    /**
+     * Revokes, in one statement, every open request (pending, approved, suspended) a
+     * consultant holds or that was made on an organization's files; wrapped keys go with it.
+     */
+    async revokeAllOf(userId: string, processedById: string, now: Date): Promise<number> {
+      // processed_by references a user; the operator CLI acts as no user, so it stays empty then.
+      const byUser = (await prisma.user.count({ where: { id: processedById } })) > 0;
+      const result = await prisma.accessRequest.updateMany({
+        where: { status: { in: ['pending', 'approved', 'suspended'] }, OR: [{ consultantId: userId }, { file: { ownerId: userId } }] },
+        data: { status: 'revoked', wrappedSymmetricKey: null, openKey: null, processedAt: now, processedById: byUser ? processedById : null },
+      });
+      return result.count;
+    },
+
+    /** Approved grants in force now, held by the user or given on its files. */
+    activeGrantCount: (userId: string, now: Date) =>
+      prisma.accessRequest.count({
+        where: {
+          status: 'approved',
+          OR: [{ consultantId: userId }, { file: { ownerId: userId } }],
+          AND: [{ OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] }],
+        },
+      }),
+
+    /**
+     * Suspends a consultant's approved grants (wrapped keys destroyed) until the owner
+     * approves again; the open key stays, so no second request can be made meanwhile.
+     */
+    async suspendApprovedOf(consultantId: string, reason: string, now: Date): Promise<Array<{ id: string; fileId: string; ownerId: string }>> {
+      return prisma.$transaction(async (tx) => {
+        const rows = await tx.accessRequest.findMany({
+          where: { consultantId, status: 'approved' },
+          select: { id: true, fileId: true, file: { select: { ownerId: true } } },
+        });
+        if (rows.length === 0) return [];
+        await tx.accessRequest.updateMany({
+          where: { id: { in: rows.map((r) => r.id) }, status: 'approved' },
+          data: { status: 'suspended', wrappedSymmetricKey: null, decisionReason: reason, processedAt: now },
+        });
+        return rows.map((r) => ({ id: r.id, fileId: r.fileId, ownerId: r.file.ownerId }));
+      });
+    },
+
+    /** Closed requests processed before the cutoff (retention). */
+    countClosedBefore: (cutoff: Date) =>
+      prisma.accessRequest.count({ where: { status: { in: ['denied', 'revoked', 'expired'] }, processedAt: { lt: cutoff } } }),
+    deleteClosedBefore: async (cutoff: Date) =>
+      (await prisma.accessRequest.deleteMany({ where: { status: { in: ['denied', 'revoked', 'expired'] }, processedAt: { lt: cutoff } } })).count,
 
     approvedGrantsOf: (consultantId: string, ids?: string[]) =>
       prisma.accessRequest.findMany({

@@ -4,7 +4,7 @@ import type { AccessRequest, AccessRequestList, ApproveBody, ListAccessRequestsQ
 import { DecryptionFailedError } from '@sfe/crypto';
 import type { ByteRange } from '../../lib/content-disposition.ts';
 import type { Actor } from '../../lib/actor.ts';
-import { conflict, fail, forbidden, invalidField, notFound } from '../../lib/errors.ts';
+import { AppError, conflict, fail, forbidden, invalidField, notFound } from '../../lib/errors.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import { isUniqueViolation } from '../audit/audit.repository.ts';
 import type { FileRow } from '../files/files.repository.ts';
@@ -100,7 +100,8 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       const now = new Date();
       const expiresAt = body.expiresAt ? new Date(body.expiresAt) : null;
       if (expiresAt && expiresAt <= now) throw invalidField('body.expiresAt', 'must be in the future');
-      if (row.status !== 'pending') throw illegal(row, 'approved');
+      // A suspended grant (unusual_access) opens again only when its owner approves it again.
+      if (row.status !== 'pending' && row.status !== 'suspended') throw illegal(row, 'approved');
       const file = await deps.files.findLive(row.fileId);
       if (!file?.wrappedKey) throw conflict('The file no longer exists.');
       const consultant = await deps.users.publicKey(row.consultantId);
@@ -136,6 +137,12 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
           if (!moved) break; // a rotation re-wrapped it (or the grant was closed) meanwhile
           fingerprint = current.publicKeyFingerprint;
         }
+      } catch (error) {
+        // A conflict is the answer itself; anything else is a failed wrap, on record too.
+        if (!(error instanceof AppError)) {
+          await audit.record({ operation: 'key_wrapped', success: false, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: file.id, wrappedBy: 'rsa-oaep-sha256' } });
+        }
+        throw error;
       } finally {
         dek.fill(0);
       }
@@ -159,7 +166,10 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
     async deny(actor: Actor, id: string, reason: string | undefined): Promise<AccessRequest> {
       const row = await ownedByActor(actor, id, 'deny');
       const closed = await requests.close(id, ['pending'], 'denied', { processedById: actor.id, decisionReason: reason ?? null, now: new Date() });
-      if (!closed) throw illegal(row, 'denied');
+      if (!closed) {
+        await audit.record({ operation: 'access_denied', success: false, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: row.fileId, from: row.status } });
+        throw illegal(row, 'denied');
+      }
       await audit.record({ operation: 'access_denied', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: row.fileId } });
       return reload(id);
     },
@@ -168,9 +178,12 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       const row = await visible(actor, id);
       if (actor.role === 'consultant') throw forbidden('Only the owning organization or an admin can revoke a grant.');
       const now = new Date();
-      const from = effectiveStatus(row, now) === 'expired' ? [] : ['pending', 'approved'];
+      const from = effectiveStatus(row, now) === 'expired' ? [] : ['pending', 'approved', 'suspended'];
       const closed = await requests.close(id, from, 'revoked', { processedById: actor.id, now });
-      if (!closed) throw illegal(row, 'revoked');
+      if (!closed) {
+        await audit.record({ operation: 'access_revoked', success: false, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: row.fileId, from: row.status } });
+        throw illegal(row, 'revoked');
+      }
       await audit.record({ operation: 'access_revoked', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: row.fileId, keyDeleted: true } });
       return reload(id);
     },
@@ -209,7 +222,14 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
           if (error instanceof DecryptionFailedError) throw fail('INTERNAL_ERROR', 'The grant could not be opened.');
           throw error;
         }
-        await audit.record({ operation: 'key_unwrapped', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: file.id, wrappedBy: 'rsa-oaep-sha256' } });
+        try {
+          await audit.record({ operation: 'key_unwrapped', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: file.id, wrappedBy: 'rsa-oaep-sha256' } });
+        } catch (error) {
+          // Not audited, so not released: the download is given back.
+          dek.fill(0);
+          await requests.refundDownload(id);
+          throw error;
+        }
         let stream: Readable;
         try {
           stream = await deps.files.openWithDek(actor, file, dek, range);
@@ -241,6 +261,9 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
     if (status === 'expired') {
       if (row.status === 'approved') await requests.close(row.id, ['approved'], 'expired', { now });
       throw fail('GRANT_EXPIRED', 'This grant has expired.');
+    }
+    if (status === 'suspended') {
+      throw fail('ACCESS_NOT_APPROVED', `Access to this file is suspended${row.decisionReason ? ` (${row.decisionReason})` : ''}; the owner must approve it again.`);
     }
     if (status !== 'approved') throw fail('ACCESS_NOT_APPROVED', `Access to this file is ${status}, not approved.`);
     if (row.maxDownloads !== null && row.downloadCount >= row.maxDownloads) {

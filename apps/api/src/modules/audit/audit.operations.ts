@@ -24,6 +24,11 @@ export const AUDIT_OPERATIONS = [
   'dek_rewrapped',
   'backup_created',
   'backup_restored',
+  'access_suspended',
+  'user_erased',
+  'alert_raised',
+  'audit_verified',
+  'audit_purged',
 ] as const;
 export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
 
@@ -36,3 +41,17 @@ export interface AuditEvent {
   ipAddress?: string | null;
   details?: AuditDetails;
 }
+
+/**
+ * Best-effort records: sign-in noise and the audit's own bookkeeping. A failed write of
+ * any other successful operation fails the operation (fail closed); a failure record
+ * never hides the failure it describes.
+ */
+export const BEST_EFFORT_OPERATIONS: ReadonlySet<AuditOperation> = new Set([
+  'login_succeeded',
+  'login_failed',
+  'account_locked',
+  'refresh_token_reused',
+  'alert_raised',
+  'audit_verified',
+]);

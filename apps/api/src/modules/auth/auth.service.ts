@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { KeySize, RegisterBody, Role, TokenResponse, User } from '@sfe/contract';
 import { generateRsaKeyPair, hashPassword, passwordHashNeedsUpgrade, protectPrivateKey, verifyPassword } from '@sfe/crypto';
-import { conflict, fail, unauthorized } from '../../lib/errors.ts';
+import { AppError, conflict, fail, unauthorized } from '../../lib/errors.ts';
 import type { Limiter } from '../../lib/limiter.ts';
 import type { KeyStore } from '../../stores/keystore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
@@ -72,7 +72,12 @@ export function createAuthService(deps: AuthServiceDeps) {
       const userId = randomUUID();
       // The key pair first: when key generation is saturated the answer is a quick 503,
       // before any password hashing is spent on this request.
-      const keyPair = await deps.keygenLimiter.run(() => generateRsaKeyPair(keySize));
+      const keyPair = await deps.keygenLimiter.run(() => generateRsaKeyPair(keySize)).catch(async (error: unknown) => {
+        if (!(error instanceof AppError)) {
+          await audit.record({ operation: 'keypair_generated', success: false, userId, ipAddress: ip, details: { algorithm: `RSA-${keySize}` } });
+        }
+        throw error;
+      });
       const passwordHash = await kdfLimiter.run(() => hashPassword(input.password, deps.kdf.scrypt));
       const protectedKey = await kdfLimiter.run(() =>
         protectPrivateKey(keyPair.privateKeyDer, input.password, { userId, fingerprint: keyPair.fingerprint }, {
@@ -110,7 +115,10 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     async login(input: { username: string; password: string }, ip: string): Promise<TokenResponse> {
-      const user = await users.findByUsername(input.username);
+      const now = new Date();
+      const found = await users.findByUsername(input.username);
+      // An erased account has no password left: it answers exactly like an unknown name.
+      const user = found?.status === 'erased' ? null : found;
       if (!user) {
         // Counted, locked and timed like a real account, so no answer tells them apart.
         await deps.passwordAttempts.countUnknown(input.username);
@@ -131,6 +139,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         const upgraded = await kdfLimiter.run(() => hashPassword(input.password, deps.kdf.scrypt));
         await users.updatePasswordHash(user.id, upgraded);
       }
+      await users.touchLastLogin(user.id, now);
       await audit.record({ operation: 'login_succeeded', success: true, userId: user.id, ipAddress: ip });
       return issueTokens(user, randomUUID());
     },

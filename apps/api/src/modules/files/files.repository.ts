@@ -101,6 +101,15 @@ export function createFilesRepository(prisma: PrismaClient) {
 
     exists: async (id: string) => (await prisma.encryptedFile.count({ where: { id } })) > 0,
 
+    liveIdsOf: async (ownerId: string) =>
+      (await prisma.encryptedFile.findMany({ where: { ownerId, deletedAt: null }, select: { id: true, blobKey: true } })),
+
+    /** Shredded tombstones older than the cutoff that no request refers to any more. */
+    countTombstonesBefore: (cutoff: Date) =>
+      prisma.encryptedFile.count({ where: { deletedAt: { lt: cutoff }, requests: { none: {} } } }),
+    deleteTombstonesBefore: async (cutoff: Date) =>
+      (await prisma.encryptedFile.deleteMany({ where: { deletedAt: { lt: cutoff }, requests: { none: {} } } })).count,
+
     isBlobReferenced: async (blobKey: string) =>
       (await prisma.encryptedFile.count({ where: { blobKey, deletedAt: null } })) > 0,
 

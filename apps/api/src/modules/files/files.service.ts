@@ -91,13 +91,14 @@ export function createFilesService(deps: FilesServiceDeps) {
       if (finished) return;
       finished = true;
       dek.fill(0);
-      void audit.record({
+      audit.record({
         operation: 'file_decrypted',
         success,
         userId: actor.id,
         ipAddress: actor.ip,
         details: { fileId: file.id, purpose, ...(range ? { rangeStart: range.start, rangeEnd: range.end } : {}) },
-      });
+        // The bytes are already sent: a failed write is logged by the audit service, nothing to undo.
+      }).catch(() => undefined);
     };
     plaintext.once('end', () => done(true));
     plaintext.once('error', () => done(false));
@@ -283,6 +284,25 @@ export function createFilesService(deps: FilesServiceDeps) {
         ipAddress: actor.ip,
         details: { fileId: file.id, revokedRequests: result.revokedRequests, shredded: true },
       });
+    },
+
+    /** Right to erasure: crypto-shreds every live file of an owner (called by an admin). */
+    async shredAllOf(actor: Actor, ownerId: string): Promise<number> {
+      let shredded = 0;
+      for (const file of await files.liveIdsOf(ownerId)) {
+        const result = await files.shred(file.id, new Date());
+        if (!result) continue;
+        await blobStore.delete(file.blobKey).catch(() => undefined);
+        shredded++;
+        await audit.record({
+          operation: 'file_deleted',
+          success: true,
+          userId: actor.id,
+          ipAddress: actor.ip,
+          details: { fileId: file.id, ownerId, revokedRequests: result.revokedRequests, shredded: true, reason: 'erasure' },
+        });
+      }
+      return shredded;
     },
 
     findLive: (id: string) => files.findLive(id),

@@ -15,6 +15,7 @@ export interface UserRow {
   createdAt: Date;
 }
 
+
 const userSelect = {
   id: true,
   username: true,
@@ -32,6 +33,13 @@ const userSelect = {
 
 /** The case-folded form that makes a username unique. */
 export const usernameKeyOf = (username: string) => username.toLowerCase();
+
+export interface AdminUserRow extends UserRow {
+  lastLoginAt: Date | null;
+  failedLoginCount: number;
+}
+
+const adminUserSelect = { ...userSelect, lastLoginAt: true, failedLoginCount: true } as const;
 
 export function createUsersRepository(prisma: PrismaClient) {
   return {
@@ -130,6 +138,63 @@ export function createUsersRepository(prisma: PrismaClient) {
     /** Ends every access token of the user at once (they carry the version). */
     bumpTokenVersion: (id: string) =>
       prisma.user.update({ where: { id }, data: { tokenVersion: { increment: 1 } }, select: { tokenVersion: true } }),
+
+    findForAdmin: (id: string): Promise<AdminUserRow | null> => prisma.user.findUnique({ where: { id }, select: adminUserSelect }),
+
+    /** Oldest first by creation; the cursor is the id of the last row of the previous page. */
+    async listForAdmin(filter: { role?: string; status?: string; q?: string; limit: number; cursor?: string }) {
+      const rows = await prisma.user.findMany({
+        where: {
+          ...(filter.role ? { role: filter.role } : {}),
+          ...(filter.status ? { status: filter.status } : {}),
+          ...(filter.q ? { username: { contains: filter.q } } : {}),
+        },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        take: filter.limit + 1,
+        ...(filter.cursor ? { cursor: { id: filter.cursor }, skip: 1 } : {}),
+        select: adminUserSelect,
+      });
+      const more = rows.length > filter.limit;
+      const page = more ? rows.slice(0, filter.limit) : rows;
+      return { rows: page, nextCursor: more ? (page.at(-1)?.id ?? null) : null };
+    },
+
+    exists: async (id: string) => (await prisma.user.count({ where: { id } })) > 0,
+
+    /**
+     * Compare-and-set on the status; leaving "active" also bumps the token version in
+     * the same statement, so every access token of the user fails its next request.
+     */
+    async setStatus(id: string, from: string, to: 'active' | 'disabled'): Promise<boolean> {
+      const result = await prisma.user.updateMany({
+        where: { id, status: from },
+        data: { status: to, ...(to === 'disabled' ? { tokenVersion: { increment: 1 } } : {}) },
+      });
+      return result.count === 1;
+    },
+
+    /** Removes the personal fields of the row; the id stays so audit records keep a pseudonymous reference. */
+    async erase(id: string, pseudonym: string): Promise<boolean> {
+      const result = await prisma.user.updateMany({
+        where: { id, status: { not: 'erased' } },
+        data: {
+          username: pseudonym,
+          passwordHash: '',
+          publicKeyPem: null,
+          publicKeyFingerprint: null,
+          keyAlgorithm: null,
+          status: 'erased',
+          tokenVersion: { increment: 1 },
+          failedLoginCount: 0,
+          failedLoginWindowAt: null,
+          lockedUntil: null,
+          lastLoginAt: null,
+        },
+      });
+      return result.count === 1;
+    },
+
+    touchLastLogin: (id: string, at: Date) => prisma.user.updateMany({ where: { id }, data: { lastLoginAt: at } }),
 
     publicKey: (id: string) =>
       prisma.user.findUnique({

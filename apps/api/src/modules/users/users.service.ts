@@ -8,7 +8,7 @@ import {
   type RsaKeySize,
 } from '@sfe/crypto';
 import type { Actor } from '../../lib/actor.ts';
-import { conflict, fail, notFound } from '../../lib/errors.ts';
+import { AppError, conflict, fail, notFound } from '../../lib/errors.ts';
 import type { Limiter } from '../../lib/limiter.ts';
 import { keyFieldsOf, type KeyStore, type NewPrivateKeyRecord } from '../../stores/keystore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
@@ -83,7 +83,12 @@ export function createUsersService(deps: UsersServiceDeps) {
       const { record, privateKeyDer } = await unlock(actor, body.password);
       try {
         const bits: RsaKeySize = body.keySize ?? (record.algorithm === 'RSA-4096' ? 4096 : 2048);
-        const keyPair = await deps.keygenLimiter.run(() => generateRsaKeyPair(bits));
+        const keyPair = await deps.keygenLimiter.run(() => generateRsaKeyPair(bits)).catch(async (error: unknown) => {
+          if (!(error instanceof AppError)) {
+            await audit.record({ operation: 'keypair_generated', success: false, userId: actor.id, ipAddress: actor.ip, details: { algorithm: `RSA-${bits}`, purpose: 'rotation' } });
+          }
+          throw error;
+        });
         const rewrapped: Array<{ id: string; wrappedSymmetricKey: Buffer }> = [];
         const closed: string[] = [];
         /** Re-wraps grants to the new key; one wrapped to a key that no longer exists is closed, never fatal. */
