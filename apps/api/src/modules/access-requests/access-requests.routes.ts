@@ -95,7 +95,7 @@ export const accessRequestRoutes: FastifyPluginAsyncTypebox<{ requests: AccessRe
         response: {
           200: octetStream('The decrypted file'),
           206: octetStream('The requested byte range'),
-          ...problems(400, 401, 403, 404, 409, 416, 503),
+          ...problems(400, 401, 403, 404, 409, 416, 429, 503),
         },
       },
     },

@@ -65,6 +65,7 @@ export function createPasswordAttempts(deps: PasswordAttemptsDeps) {
       const now = new Date();
       const { count, until } = await deps.unknownUsers.countFailure(usernameKeyOf(username), now, LOCKOUT_POLICY);
       if (count > LOCKOUT_POLICY.threshold) throw lockedError(until, now);
+      deps.onFailed?.();
     },
   };
 }

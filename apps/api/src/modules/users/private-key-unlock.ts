@@ -35,23 +35,24 @@ export function createPrivateKeyUnlock(deps: {
     if (!record) throw privateKeyMissing();
     // The password check spends from the account's one attempt budget, like a login:
     // a stolen access token does not buy unlimited guesses.
-    let unlocked: Buffer | null = null;
+    const unlocked: { key?: Buffer } = {};
     try {
       const ok = await deps.passwordAttempts.check(actor.id, actor.ip, async () => {
         try {
-          unlocked = await kdfLimiter.run(() => unprotectPrivateKey(record, password, { userId: actor.id, fingerprint: record.fingerprint }));
+          unlocked.key = await kdfLimiter.run(() => unprotectPrivateKey(record, password, { userId: actor.id, fingerprint: record.fingerprint }));
           return true;
         } catch (error) {
           if (error instanceof WrongPasswordError) return false;
           throw error;
         }
       });
-      if (!ok) throw fail('WRONG_PASSWORD', 'The password is not correct; nothing was changed.');
+      if (!ok || !unlocked.key) throw fail('WRONG_PASSWORD', 'The password is not correct; nothing was changed.');
     } catch (error) {
+      unlocked.key?.fill(0);
       await audit.record({ operation: 'private_key_decrypted', success: false, userId: actor.id, ipAddress: actor.ip, details });
       throw error;
     }
-    const privateKeyDer: Buffer = unlocked ?? Buffer.alloc(0);
+    const privateKeyDer = unlocked.key;
     try {
       await keyStore.recordAccess(actor.id);
       await audit.record({ operation: 'private_key_decrypted', success: true, userId: actor.id, ipAddress: actor.ip, details });

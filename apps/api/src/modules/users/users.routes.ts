@@ -28,7 +28,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
         tags: ['keys'],
         security: bearer,
         body: RotateKeysBody,
-        response: { 200: RotateKeysResponse, ...problems(400, 401, 409, 503) },
+        response: { 200: RotateKeysResponse, ...problems(400, 401, 409, 429, 503) },
       },
     },
     async (request) => users.rotateKeys(request.actor, request.body),
@@ -37,7 +37,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = a
   app.post(
     '/me/password',
     {
-      schema: { tags: ['keys'], security: bearer, body: ChangePasswordBody, response: { 204: NoContent, ...problems(400, 401, 409, 503) } },
+      schema: { tags: ['keys'], security: bearer, body: ChangePasswordBody, response: { 204: NoContent, ...problems(400, 401, 409, 429, 503) } },
     },
     async (request, reply) => {
       await users.changePassword(request.actor, request.body);
