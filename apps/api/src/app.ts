@@ -1,7 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { Writable } from 'node:stream';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import helmetMiddleware from 'helmet';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import multipart from '@fastify/multipart';
@@ -15,7 +19,7 @@ import type { AuditEvent } from './modules/audit/audit.operations.ts';
 import { AppError, PreflightError } from './lib/errors.ts';
 import authPlugin from './plugins/auth.ts';
 import docsPlugin from './plugins/docs.ts';
-import errorsPlugin, { frameworkErrorHandler } from './plugins/errors.ts';
+import errorsPlugin, { sendProblem } from './plugins/errors.ts';
 import metricsPlugin, { createMetrics, type Metrics } from './plugins/metrics.ts';
 import { adminUsersRoutes } from './modules/admin/admin.routes.ts';
 import { adminAlertsRoutes } from './modules/alerts/alerts.routes.ts';
@@ -46,26 +50,82 @@ const REDACT = [
   '*.jwtSecret',
 ];
 
+/** One set of security headers: helmet's hook, and the answer to a URL that cannot even be routed. */
+const HELMET = {
+  contentSecurityPolicy: {
+    // No upgrade-insecure-requests: behind plain HTTP on a LAN it would break every asset;
+    // TLS belongs to the reverse proxy, which can add it.
+    directives: { 'img-src': ["'self'", 'data:'], 'connect-src': ["'self'"], 'upgrade-insecure-requests': null },
+  },
+};
+const applySecurityHeaders = helmetMiddleware(HELMET);
+
+/**
+ * Bodies are validated as sent: no type coercion ({"keySize":"4096"} is a string, not a
+ * number). Query strings and path parameters are text by nature, so they alone are
+ * coerced into the integers and booleans their schemas ask for.
+ */
+function createValidators() {
+  const make = (coerceTypes: false | 'array') => {
+    const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false, strict: false });
+    addFormats.default(ajv);
+    return ajv;
+  };
+  const body = make(false);
+  const text = make('array');
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? body : text).compile(schema);
+}
+
+/** Request lines are logged without their query string: a query may carry what no log should keep. */
+const logSerializers = {
+  req(request: FastifyRequest) {
+    return { method: request.method, url: request.url.split('?')[0], hostname: request.hostname, remoteAddress: request.ip };
+  },
+};
+
+export interface BuildOptions {
+  /** Where log lines go (tests read them); the process's stdout by default. */
+  logStream?: Writable;
+  /** Parts a test replaces (only the fail-closed audit test: a store that refuses writes). */
+  overrides?: ContainerOverrides;
+}
+
 /**
  * Builds the whole app on a config; never listens. Applies pending migrations first:
  * the schema engine needs the SQLite file before the app's client opens it.
  */
-export async function buildApp(config: Config, overrides: ContainerOverrides = {}): Promise<FastifyInstance> {
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const metrics = createMetrics();
   const app = Fastify({
-    logger: { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    logger: {
+      level: config.logLevel,
+      redact: { paths: REDACT, censor: '[redacted]' },
+      serializers: logSerializers,
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
-    frameworkErrors: frameworkErrorHandler,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // A client that stops sending (or reading) loses its connection; a stalled upload
+    // then fails like an aborted one and leaves no partial blob.
+    connectionTimeout: config.idleTimeoutMs,
+    keepAliveTimeout: 5_000,
+    // A URL that cannot be decoded never reaches routing (nor helmet's hook): answer it
+    // here with the same headers and the same problem shape as everything else.
+    frameworkErrors: (_error, request, reply) => {
+      applySecurityHeaders(request.raw, reply.raw, () => {
+        sendProblem(reply, 400, 'VALIDATION_FAILED', 'The request URL is not valid.');
+      });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(createValidators());
   const container = await createContainer(config, {
     log: app.log,
     signAccessToken: (claims) => app.signAccessToken(claims),
     onAudit: (event) => countAudit(metrics, event),
     onFailedLogin: () => metrics.failedLogins.inc(),
     onAlert: (alert) => metrics.alertsRaised.inc({ rule: alert.rule }),
-  }, overrides);
+  }, options.overrides ?? {});
   const kekState = await preflightKek(container, config);
   const rotations = createRotationRunner({ kek: container.services.kek, log: app.log });
   app.addHook('onClose', async () => {
@@ -82,13 +142,9 @@ export async function buildApp(config: Config, overrides: ContainerOverrides = {
     if (text.trim() === '') return done(null, undefined);
     return parseJson(request, text, done);
   });
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      // No upgrade-insecure-requests: behind plain HTTP on a LAN it would break every asset;
-      // TLS belongs to the reverse proxy, which can add it.
-      directives: { 'img-src': ["'self'", 'data:'], 'connect-src': ["'self'"], 'upgrade-insecure-requests': null },
-    },
-  });
+  // JSON routes take JSON only: a text/plain body is refused (415), never parsed.
+  app.removeContentTypeParser('text/plain');
+  await app.register(helmet, HELMET);
   if (config.corsOrigin) {
     // Only for a SPA served from another origin; the bundled SPA is same-origin. Bearer
     // tokens, not cookies, so credentials stay off.
@@ -126,6 +182,7 @@ export async function buildApp(config: Config, overrides: ContainerOverrides = {
     secret: config.jwtSecret,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     users: container.repositories.users,
+    refreshTokens: container.repositories.refreshTokens,
   });
 
   const { auth, users, files, requests } = container.services;

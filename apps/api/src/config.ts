@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import path from 'node:path';
+import { weakSecretReason } from './lib/secret-strength.ts';
 
 /**
  * The one place that reads process.env. Everything is validated once at boot; a bad
@@ -27,6 +28,8 @@ export interface Config {
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
   readonly keyStoreTimeoutMs: number;
+  /** A connection with no bytes moving for this long is closed (stalled uploads and downloads). */
+  readonly idleTimeoutMs: number;
   /**
    * How many scrypt/PBKDF2/RSA-keygen jobs run at once. Default: one fewer than the
    * cores, so a burst of logins never takes every core from streaming transfers.
@@ -34,6 +37,13 @@ export interface Config {
   readonly kdfConcurrency: number;
   /** KEK rotation: rows per re-wrap statement, and how long a claim holds without progress. */
   readonly kekRotation: { readonly batchSize: number; readonly leaseMs: number };
+  /**
+   * RSA key generation (register, rotate) has its own pool: this many at once, and at
+   * most `keygenQueue` waiting; more answer 503 with Retry-After. A 4096-bit key costs
+   * seconds of a core, so a burst of registrations must never take every core.
+   */
+  readonly keygenConcurrency: number;
+  readonly keygenQueue: number;
   /** Work factors. Only tests lower them (via buildApp), never the environment. */
   readonly kdf: { readonly pbkdf2Iterations: number; readonly scrypt: { N: number; r: number; p: number } };
   /**
@@ -121,7 +131,8 @@ function masterKeyFrom(env: Env, isProduction: boolean, dataDir: string, warning
   const raw = env.MASTER_KEY;
   if (raw !== undefined && raw !== '') {
     if (!HEX_KEY.test(raw)) throw new ConfigError('MASTER_KEY must be exactly 64 hexadecimal characters (32 random bytes).');
-    if (/^(.)\1*$/.test(raw)) throw new ConfigError('MASTER_KEY is not random (one repeated character); generate one with `openssl rand -hex 32`.');
+    const weak = weakSecretReason(Buffer.from(raw, 'hex'), raw.toLowerCase(), 16);
+    if (weak) throw new ConfigError(`MASTER_KEY is not random: it ${weak}; generate one with \`openssl rand -hex 32\`.`);
     return raw.toLowerCase();
   }
   if (isProduction) throw new ConfigError('MASTER_KEY is required in production: 64 hexadecimal characters (`openssl rand -hex 32`).');
@@ -132,6 +143,8 @@ function jwtSecretFrom(env: Env, isProduction: boolean, dataDir: string, warning
   const raw = env.JWT_SECRET;
   if (raw !== undefined && raw !== '') {
     if (raw.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters of random data (`openssl rand -hex 32`).');
+    const weak = weakSecretReason(Buffer.from(raw, 'utf8'), raw, 10);
+    if (weak) throw new ConfigError(`JWT_SECRET is not random: it ${weak}; generate one with \`openssl rand -hex 32\`.`);
     return raw;
   }
   if (isProduction) throw new ConfigError('JWT_SECRET is required in production: at least 32 random characters (`openssl rand -hex 32`).');
@@ -142,7 +155,8 @@ function auditSigningKeyFrom(env: Env, isProduction: boolean, dataDir: string, w
   const raw = env.AUDIT_SIGNING_KEY;
   if (raw !== undefined && raw !== '') {
     if (!HEX_KEY.test(raw)) throw new ConfigError('AUDIT_SIGNING_KEY must be exactly 64 hexadecimal characters (a 32-byte Ed25519 seed).');
-    if (/^(.)\1*$/.test(raw)) throw new ConfigError('AUDIT_SIGNING_KEY is not random (one repeated character); generate one with `openssl rand -hex 32`.');
+    const weak = weakSecretReason(Buffer.from(raw, 'hex'), raw.toLowerCase(), 16);
+    if (weak) throw new ConfigError(`AUDIT_SIGNING_KEY is not random: it ${weak}; generate one with \`openssl rand -hex 32\`.`);
     return raw.toLowerCase();
   }
   if (isProduction) throw new ConfigError('AUDIT_SIGNING_KEY is required in production: 64 hexadecimal characters (`openssl rand -hex 32`).');
@@ -233,11 +247,14 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 86_400, 300, 365 * 86_400),
     keyStoreTimeoutMs: int(env, 'KEY_STORE_TIMEOUT_MS', 3000, 100, 120_000),
+    idleTimeoutMs: int(env, 'IDLE_TIMEOUT_MS', 60_000, 1_000, 3_600_000),
     kdfConcurrency: int(env, 'KDF_CONCURRENCY', Math.max(1, availableParallelism() - 1), 1, 256),
     kekRotation: {
       batchSize: int(env, 'KEK_ROTATION_BATCH_SIZE', 500, 1, 5000),
       leaseMs: int(env, 'KEK_ROTATION_LEASE_MS', 15_000, 500, 600_000),
     },
+    keygenConcurrency: int(env, 'KEYGEN_CONCURRENCY', 1, 1, 64),
+    keygenQueue: int(env, 'KEYGEN_QUEUE', 4, 0, 1024),
     kdf: { pbkdf2Iterations: 600_000, scrypt: { N: 2 ** 17, r: 8, p: 1 } },
     auditSigningKey: auditSigningKeyFrom(env, isProduction, dataDir, warnings),
     auditCheckpointEvery: int(env, 'AUDIT_CHECKPOINT_EVERY', 100, 1, 1_000_000),

@@ -4,6 +4,7 @@ import { createKekRing, parseKek } from '@sfe/crypto';
 import type { Config } from './config.ts';
 import { createPrismaClient } from './db/client.ts';
 import { applyMigrations } from './db/migrate-runner.ts';
+import { fail } from './lib/errors.ts';
 import { createLimiter } from './lib/limiter.ts';
 import { createAccessRequestsRepository } from './modules/access-requests/access-requests.repository.ts';
 import { createAccessRequestsService } from './modules/access-requests/access-requests.service.ts';
@@ -20,7 +21,9 @@ import { createLeasesRepository } from './modules/retention/leases.repository.ts
 import { createRetentionService } from './modules/retention/retention.service.ts';
 import type { AuditEvent } from './modules/audit/audit.operations.ts';
 import { createAuthService, type AccessTokenClaims } from './modules/auth/auth.service.ts';
+import { createPasswordAttempts } from './modules/auth/password-attempts.ts';
 import { createRefreshTokensRepository } from './modules/auth/refresh-tokens.repository.ts';
+import { createUnknownUserLockoutRepository } from './modules/auth/unknown-user-lockout.repository.ts';
 import { createFilesRepository } from './modules/files/files.repository.ts';
 import { createFilesService } from './modules/files/files.service.ts';
 import { createKekRepository } from './modules/kek/kek.repository.ts';
@@ -90,7 +93,17 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
   });
   if (hooks.onAudit) audit.subscribe(hooks.onAudit);
   const kdfLimiter = createLimiter(config.kdfConcurrency);
-  const unlockPrivateKey = createPrivateKeyUnlock({ keyStore, audit, kdfLimiter });
+  const keygenLimiter = createLimiter(config.keygenConcurrency, {
+    maxQueue: config.keygenQueue,
+    whenFull: () => fail('SERVICE_UNAVAILABLE', 'Key generation is busy; nothing was changed. Try again shortly.', { 'retry-after': '10' }),
+  });
+  const passwordAttempts = createPasswordAttempts({
+    users: repositories.users,
+    unknownUsers: createUnknownUserLockoutRepository(prisma),
+    audit,
+    ...(hooks.onFailedLogin ? { onFailed: hooks.onFailedLogin } : {}),
+  });
+  const unlockPrivateKey = createPrivateKeyUnlock({ keyStore, audit, kdfLimiter, passwordAttempts });
 
   const auth = createAuthService({
     users: repositories.users,
@@ -98,6 +111,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     keyStore,
     audit,
     kdfLimiter,
+    keygenLimiter,
     signAccessToken: (claims) => {
       if (!hooks.signAccessToken) throw new Error('access tokens are issued by the API only');
       return hooks.signAccessToken(claims);
@@ -105,7 +119,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     kdf: config.kdf,
-    ...(hooks.onFailedLogin ? { onFailedLogin: hooks.onFailedLogin } : {}),
+    passwordAttempts,
   });
   const users = createUsersService({
     users: repositories.users,
@@ -115,6 +129,8 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     keyStore,
     audit,
     kdfLimiter,
+    keygenLimiter,
+    passwordAttempts,
     unlockPrivateKey,
     kdf: config.kdf,
   });

@@ -1,6 +1,8 @@
 /**
- * RSA key pairs for consultants and RSA-OAEP (SHA-256, MGF1-SHA-256, empty
- * label) wrapping of file DEKs. OAEP runs through WebCrypto, whose operations
+ * RSA key pairs for consultants and RSA-OAEP (SHA-256, MGF1-SHA-256) wrapping of
+ * file DEKs. The OAEP label binds the wrapped key to its context (the caller's
+ * associated data): a ciphertext opened under another label fails like any tamper.
+ * No label means the empty label, as wraps made before labels were used. OAEP runs through WebCrypto, whose operations
  * execute on the libuv pool: a 4096-bit decrypt never blocks the event loop.
  *
  * Fingerprint: 'SHA256:' + lowercase hex of SHA-256 over the DER
@@ -75,13 +77,15 @@ export function publicKeyFingerprint(publicKeyPem: string): string {
   return `SHA256:${createHash('sha256').update(der).digest('hex')}`;
 }
 
-export async function rsaWrapDek(publicKeyPem: string, dek: Buffer): Promise<Buffer> {
+const oaepParams = (label: Uint8Array | undefined) => ({ name: 'RSA-OAEP', label: label ?? new Uint8Array(0) });
+
+export async function rsaWrapDek(publicKeyPem: string, dek: Buffer, label?: Uint8Array): Promise<Buffer> {
   if (!Buffer.isBuffer(dek) || dek.length !== DEK_LENGTH) {
     throw new InvalidKeyError(`DEK must be ${DEK_LENGTH} bytes`);
   }
   const der = spkiDer(rsaPublicKey(publicKeyPem));
   const key = await webcrypto.subtle.importKey('spki', der, OAEP, false, ['encrypt']);
-  return Buffer.from(await webcrypto.subtle.encrypt(OAEP, key, dek));
+  return Buffer.from(await webcrypto.subtle.encrypt(oaepParams(label), key, dek));
 }
 
 /**
@@ -89,17 +93,17 @@ export async function rsaWrapDek(publicKeyPem: string, dek: Buffer): Promise<Buf
  * rsaUnwrapDek, exported for the known-answer tests). One opaque error for
  * every failure, including a malformed private key.
  */
-export async function rsaOaepDecrypt(privateKeyDer: Buffer, ciphertext: Buffer): Promise<Buffer> {
+export async function rsaOaepDecrypt(privateKeyDer: Buffer, ciphertext: Buffer, label?: Uint8Array): Promise<Buffer> {
   try {
     const key = await webcrypto.subtle.importKey('pkcs8', privateKeyDer, OAEP, false, ['decrypt']);
-    return Buffer.from(await webcrypto.subtle.decrypt(OAEP, key, ciphertext));
+    return Buffer.from(await webcrypto.subtle.decrypt(oaepParams(label), key, ciphertext));
   } catch {
     throw new DecryptionFailedError();
   }
 }
 
-export async function rsaUnwrapDek(privateKeyDer: Buffer, wrapped: Buffer): Promise<Buffer> {
-  const dek = await rsaOaepDecrypt(privateKeyDer, wrapped);
+export async function rsaUnwrapDek(privateKeyDer: Buffer, wrapped: Buffer, label?: Uint8Array): Promise<Buffer> {
+  const dek = await rsaOaepDecrypt(privateKeyDer, wrapped, label);
   if (dek.length !== DEK_LENGTH) throw new DecryptionFailedError();
   return dek;
 }

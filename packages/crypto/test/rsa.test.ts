@@ -12,6 +12,21 @@ import {
 } from '../src/index.ts';
 
 describe('RSA', () => {
+  it('binds an OAEP label: the right label opens, a wrong or missing one fails opaquely', async () => {
+    const pair = await generateRsaKeyPair();
+    const dek = generateDek();
+    const label = Buffer.from('sfe:grant:v2:grant-1:consultant-1:file-1:');
+    const wrapped = await rsaWrapDek(pair.publicKeyPem, dek, label);
+    expect((await rsaUnwrapDek(pair.privateKeyDer, wrapped, label)).equals(dek)).toBe(true);
+    await expect(rsaUnwrapDek(pair.privateKeyDer, wrapped)).rejects.toThrow(DecryptionFailedError);
+    await expect(rsaUnwrapDek(pair.privateKeyDer, wrapped, Buffer.from('sfe:grant:v2:grant-2:consultant-1:file-1:'))).rejects.toThrow(
+      DecryptionFailedError,
+    );
+    const unlabelled = await rsaWrapDek(pair.publicKeyPem, dek);
+    await expect(rsaUnwrapDek(pair.privateKeyDer, unlabelled, label)).rejects.toThrow(DecryptionFailedError);
+    expect((await rsaUnwrapDek(pair.privateKeyDer, unlabelled, new Uint8Array(0))).equals(dek)).toBe(true);
+  });
+
   it('generates a 2048-bit key pair and wraps/unwraps a DEK with RSA-OAEP-SHA256', async () => {
     const pair = await generateRsaKeyPair();
     expect(pair.algorithm).toBe('RSA-2048');

@@ -35,7 +35,7 @@ export interface ByteRange {
 
 /**
  * Parses a single `bytes=a-b`, `bytes=a-` or `bytes=-n` range. Returns null when the
- * header should be ignored (absent, another unit, several ranges) and 'unsatisfiable'
+ * header should be ignored (absent, another unit, several ranges, b < a) and 'unsatisfiable'
  * when it cannot be served (416).
  */
 export function parseRange(header: string | undefined, size: number): ByteRange | null | 'unsatisfiable' {
@@ -50,7 +50,9 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
     return { start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(first);
+  // bytes=5-4 is not a valid range at all: RFC 9110 14.2 says ignore it (200, whole file).
+  if (last !== '' && Number(last) < start) return null;
   const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
-  if (!Number.isSafeInteger(start) || start >= size || end < start) return 'unsatisfiable';
+  if (!Number.isSafeInteger(start) || start >= size) return 'unsatisfiable';
   return { start, end };
 }

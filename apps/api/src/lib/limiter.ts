@@ -7,8 +7,15 @@ export interface Limiter {
   run<T>(job: () => Promise<T>): Promise<T>;
 }
 
-export function createLimiter(concurrency: number): Limiter {
+export interface LimiterOptions {
+  /** At most this many jobs wait; one more is refused with `whenFull()` instead of queueing. */
+  maxQueue?: number;
+  whenFull?: () => Error;
+}
+
+export function createLimiter(concurrency: number, options: LimiterOptions = {}): Limiter {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be a positive integer');
+  const maxQueue = options.maxQueue ?? Number.POSITIVE_INFINITY;
   let active = 0;
   const waiting: Array<() => void> = [];
   const release = () => {
@@ -17,7 +24,10 @@ export function createLimiter(concurrency: number): Limiter {
   };
   return {
     async run(job) {
-      if (active >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+      if (active >= concurrency) {
+        if (waiting.length >= maxQueue) throw options.whenFull?.() ?? new Error('limiter queue is full');
+        await new Promise<void>((resolve) => waiting.push(resolve));
+      }
       active++;
       try {
         return await job();

@@ -1,6 +1,16 @@
 import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
-import { attachmentDisposition, type ByteRange } from './content-disposition.ts';
+import { attachmentDisposition, parseRange, type ByteRange } from './content-disposition.ts';
+import { fail } from './errors.ts';
+
+/** The single range a request asks for, null for the whole file; 416 when it cannot be served. */
+export function requestedRange(header: string | undefined, size: number): ByteRange | null {
+  const range = parseRange(header, size);
+  if (range === 'unsatisfiable') {
+    throw fail('RANGE_NOT_SATISFIABLE', 'The requested range is outside the file.', { 'content-range': `bytes */${size}` });
+  }
+  return range;
+}
 
 /** Streams decrypted bytes with the headers docs/api.md fixes for file content. */
 export function sendPlaintext(

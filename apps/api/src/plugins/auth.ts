@@ -5,6 +5,7 @@ import type { Role } from '@sfe/contract';
 import type { Actor } from '../lib/actor.ts';
 import { forbidden, unauthorized } from '../lib/errors.ts';
 import type { AccessTokenClaims } from '../modules/auth/auth.service.ts';
+import type { RefreshTokensRepository } from '../modules/auth/refresh-tokens.repository.ts';
 import type { UsersRepository } from '../modules/users/users.repository.ts';
 
 declare module 'fastify' {
@@ -31,18 +32,22 @@ export interface AuthPluginOptions {
   secret: string;
   accessTokenTtlSeconds: number;
   users: UsersRepository;
+  refreshTokens: Pick<RefreshTokensRepository, 'isFamilyLive'>;
 }
 
 /**
  * Access tokens are short-lived HS256 JWTs. Each request also checks the account's
- * status and token version in the database, so disabling an account or changing a
- * password ends its tokens at once rather than at expiry.
+ * status and token version and the session (refresh-token family) in the database, so
+ * disabling an account, changing a password or logging out ends its tokens at once
+ * rather than at expiry.
  */
 async function authPlugin(app: FastifyInstance, options: AuthPluginOptions) {
   await app.register(fastifyJwt, {
     secret: options.secret,
     sign: { algorithm: 'HS256', expiresIn: options.accessTokenTtlSeconds, aud: AUDIENCE, iss: ISSUER },
-    verify: { algorithms: ['HS256'], allowedAud: AUDIENCE, allowedIss: ISSUER },
+    // A token must name us as audience and issuer and carry its subject and expiry: a
+    // claim left out is never read as "any".
+    verify: { algorithms: ['HS256'], allowedAud: AUDIENCE, allowedIss: ISSUER, requiredClaims: ['aud', 'iss', 'sub', 'exp', 'iat'] },
   });
 
   app.decorateRequest('actor', null as unknown as Actor);
@@ -55,9 +60,16 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions) {
     } catch {
       throw unauthorized('A valid access token is required.');
     }
-    if (typeof claims.sub !== 'string' || typeof claims.tv !== 'number') throw unauthorized('A valid access token is required.');
-    const user = await options.users.findAuthState(claims.sub);
-    if (!user || user.status !== 'active' || user.tokenVersion !== claims.tv) {
+    if (typeof claims.sub !== 'string' || typeof claims.tv !== 'number' || typeof claims.fid !== 'string') {
+      throw unauthorized('A valid access token is required.');
+    }
+    const [user, sessionLive] = await Promise.all([
+      options.users.findAuthState(claims.sub),
+      options.refreshTokens.isFamilyLive(claims.fid, new Date()),
+    ]);
+    // Logout and a detected refresh-token reuse end the session (its family): its access
+    // tokens stop here, at once, not at expiry.
+    if (!user || user.status !== 'active' || user.tokenVersion !== claims.tv || !sessionLive) {
       throw unauthorized('This session has ended; sign in again.');
     }
     request.actor = {
@@ -65,7 +77,7 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions) {
       role: user.role as Role,
       username: user.username,
       ip: request.ip,
-      sessionFamily: typeof claims.fid === 'string' ? claims.fid : null,
+      sessionFamily: claims.fid,
     };
   });
 

@@ -64,10 +64,13 @@ function classify(error: FastifyError): { status: number; code: ErrorCode; detai
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
     case 'FST_REQ_FILE_TOO_LARGE':
+      return { status: 413, code: 'PAYLOAD_TOO_LARGE', detail: 'The request is larger than allowed; nothing was stored.' };
+    // Too many parts is a malformed upload (one file, a few fields), not a large one.
     case 'FST_FILES_LIMIT':
+      return { status: 400, code: 'VALIDATION_FAILED', detail: 'An upload carries exactly one file part; nothing was stored.' };
     case 'FST_PARTS_LIMIT':
     case 'FST_FIELDS_LIMIT':
-      return { status: 413, code: 'PAYLOAD_TOO_LARGE', detail: 'The request is larger than allowed; nothing was stored.' };
+      return { status: 400, code: 'VALIDATION_FAILED', detail: 'The upload has more parts than accepted; nothing was stored.' };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
       return { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'This content type is not accepted here.' };
@@ -89,23 +92,6 @@ function classify(error: FastifyError): { status: number; code: ErrorCode; detai
       if (error.statusCode === 429) return { status: 429, code: 'RATE_LIMITED', detail: 'Too many requests; slow down.' };
       return null;
   }
-}
-
-/**
- * Errors Fastify raises before routing (a malformed percent-encoding, an over-long path
- * parameter): no hook runs for them, helmet's included, so the problem and the
- * security headers are set here.
- */
-export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  reply.headers({
-    'x-content-type-options': 'nosniff',
-    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-    'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
-    'cache-control': 'no-store',
-  });
-  const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long.' : 'The request path is not valid.';
-  sendProblem(reply, 400, 'VALIDATION_FAILED', detail);
 }
 
 async function errorsPlugin(app: FastifyInstance) {

@@ -5,9 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { buildTestApp } from '../helpers/app.ts';
 
-const KEY = 'a3'.repeat(32);
-const SECRET = 'b'.repeat(16) + 'c'.repeat(16) + 'd'.repeat(8);
-const AUDIT_KEY = '5e'.repeat(32);
+const KEY = '5f0c3a9e7d12b84c6e0f9a3d2b71c58e4a6d0f3b9c2e7a15d8f46b0c3e9a2d71';
+const SECRET = 'q8Zt3vN1xK7pR2mW9yB4cL6hF0jD5sGa';
+const AUDIT_KEY = 'c41e9b07d2a85f3e6b10d94a7c2f58e3b6a09d17f4c82e5ba3d6f09c1e7b4a28';
 
 describe('configuration', () => {
   let dir: string;

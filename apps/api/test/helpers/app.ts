@@ -32,7 +32,7 @@ export async function buildTestApp(
     kdf: TEST_KDF,
     ...options.config,
   };
-  const app = await buildApp(config, options.overrides);
+  const app = await buildApp(config, options.overrides ? { overrides: options.overrides } : {});
   await app.ready();
   let closed = false;
   const close = async () => {

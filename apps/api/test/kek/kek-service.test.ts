@@ -43,6 +43,10 @@ describe('KEK rotation jobs: interrupted, superseded, and values that do not ope
       expect(status.rotation).toMatchObject({ id: job.id, status: 'running', done: 2 });
       expect(status.keys.find((k) => k.keyId === id(K1))?.wrappedDeks).toBe(2);
       expect((await first.services.kek.verify({ deep: true })).ok).toBe(true);
+      // As if the run had died after committing a batch and before auditing it.
+      const prisma = createPrismaClient(first.config.databaseUrl);
+      await prisma.rotationJob.update({ where: { id: job.id }, data: { lastBatch: JSON.stringify({ jobId: job.id, rewrapped: 2, failed: 0, throughFileId: 'x' }) } });
+      await prisma.$disconnect();
     } finally {
       await first.close();
     }
@@ -58,6 +62,11 @@ describe('KEK rotation jobs: interrupted, superseded, and values that do not ope
       const jobs = await createPrismaClient(second.config.databaseUrl).rotationJob.findMany({ orderBy: { createdAt: 'asc' } });
       expect(jobs.map((j) => j.status)).toEqual(['failed', 'completed']);
       expect(jobs[0]?.error).toMatch(/superseded/);
+      expect(jobs[0]?.lastBatch).toBeNull();
+      const recovered = (await createPrismaClient(second.config.databaseUrl).cryptoLog.findMany({ where: { operation: 'dek_rewrapped' } })).filter(
+        (r) => JSON.parse(r.details).recovered === true,
+      );
+      expect(recovered.map((r) => JSON.parse(r.details))).toEqual([{ jobId: jobs[0]?.id, rewrapped: 2, failed: 0, throughFileId: 'x', recovered: true }]);
     } finally {
       await second.close();
     }

@@ -373,7 +373,9 @@ describe('auth rate limits (30 per minute per client IP)', () => {
   };
 
   it('login: the 31st request from one IP is 429 RATE_LIMITED with Retry-After; another IP is not limited', async () => {
-    const send = (ip: string) => loginRaw(t.app, 'nobody-at-all', 'wrong password', ip);
+    // A new unknown name each time: one name alone would hit its lockout (10) before the IP limit.
+    let n = 0;
+    const send = (ip: string) => loginRaw(t.app, `nobody-at-all-${n++}`, 'wrong password', ip);
     const statuses = await burst(send, '192.0.2.10', 30);
     expect(statuses.every((s) => s === 401)).toBe(true);
     const limited = await send('192.0.2.10');
@@ -412,7 +414,7 @@ describe('auth rate limits (30 per minute per client IP)', () => {
         url: '/api/v1/auth/login',
         remoteAddress: ip,
         headers: { 'x-forwarded-for': forwarded },
-        payload: { username: 'nobody-at-all', password: 'wrong password' },
+        payload: { username: `nobody-forwarded-${forwarded}`, password: 'wrong password' },
       });
     for (let i = 0; i < 30; i++) expect((await send('192.0.2.40', `198.51.100.${i}`)).statusCode).toBe(401);
     expectProblem(await send('192.0.2.40', '198.51.100.200'), 429, 'RATE_LIMITED');

@@ -162,11 +162,16 @@ describe('errors are RFC 9457 problems', () => {
   });
 
   it('answers malformed percent-encoding and over-long parameters as problems with security headers', async () => {
-    for (const url of ['/api/v1/files/%E0%A4%A', `/api/v1/files/${'y'.repeat(300)}`]) {
+    // An over-long parameter is 400 from the router, or 404 when the SPA's catch-all
+    // route is registered (a built SPA) and takes the path: either way a problem.
+    for (const [url, statuses] of [
+      ['/api/v1/files/%E0%A4%A', [400]],
+      [`/api/v1/files/${'y'.repeat(300)}`, [400, 404]],
+    ] as const) {
       const response = await t.app.inject({ method: 'GET', url });
-      expect(response.statusCode, url).toBe(400);
-      expectProblem(response, 400);
-      expect(response.json().code).toBe('VALIDATION_FAILED');
+      expect(statuses, url).toContain(response.statusCode);
+      expectProblem(response, response.statusCode);
+      expect(response.json().code).toBe(response.statusCode === 400 ? 'VALIDATION_FAILED' : 'NOT_FOUND');
       expect(response.headers['x-content-type-options']).toBe('nosniff');
       expect(response.headers['content-security-policy']).toBeDefined();
     }

@@ -167,7 +167,19 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
       return result.count === 1;
     },
 
-    /** Gives a download back when nothing was sent (e.g. the key could not be unwrapped). */
+    /**
+     * Closes a grant whose last download was delivered: status expired (the download
+     * count says why) and its wrapped key destroyed, so the consultant can ask again.
+     */
+    async closeExhausted(id: string, now: Date): Promise<boolean> {
+      const result = await prisma.accessRequest.updateMany({
+        where: { id, status: 'approved', maxDownloads: { not: null }, downloadCount: { gte: prisma.accessRequest.fields.maxDownloads } },
+        data: { status: 'expired', wrappedSymmetricKey: null, openKey: null, processedAt: now },
+      });
+      return result.count === 1;
+    },
+
+    /** Gives a download back when its last byte was never sent (a failure or an abort). */
     refundDownload: (id: string) =>
       prisma.accessRequest.updateMany({ where: { id, downloadCount: { gt: 0 } }, data: { downloadCount: { decrement: 1 } } }),
 
@@ -220,11 +232,32 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
     deleteClosedBefore: async (cutoff: Date) =>
       (await prisma.accessRequest.deleteMany({ where: { status: { in: ['denied', 'revoked', 'expired'] }, processedAt: { lt: cutoff } } })).count,
 
-    approvedGrantsOf: (consultantId: string) =>
+    approvedGrantsOf: (consultantId: string, ids?: string[]) =>
       prisma.accessRequest.findMany({
-        where: { consultantId, status: 'approved', wrappedSymmetricKey: { not: null } },
-        select: { id: true, wrappedSymmetricKey: true },
+        where: { consultantId, status: 'approved', wrappedSymmetricKey: { not: null }, ...(ids ? { id: { in: ids } } : {}) },
+        select: { id: true, consultantId: true, fileId: true, expiresAt: true, wrappedSymmetricKey: true, consultantKeyFingerprint: true },
       }),
+
+    /**
+     * Moves an approved grant's wrapped key from one consultant key to another, only if
+     * it is still wrapped to `fromFingerprint` (compare-and-set against a rotation).
+     */
+    async rewrap(id: string, fromFingerprint: string, data: { wrappedSymmetricKey: Buffer; consultantKeyFingerprint: string }): Promise<boolean> {
+      const result = await prisma.accessRequest.updateMany({
+        where: { id, status: 'approved', consultantKeyFingerprint: fromFingerprint, wrappedSymmetricKey: { not: null } },
+        data: { wrappedSymmetricKey: new Uint8Array(data.wrappedSymmetricKey), consultantKeyFingerprint: data.consultantKeyFingerprint },
+      });
+      return result.count === 1;
+    },
+
+    /** Undoes an approval that could not be kept wrapped to the consultant's current key. */
+    async unapprove(id: string, fingerprint: string): Promise<boolean> {
+      const result = await prisma.accessRequest.updateMany({
+        where: { id, status: 'approved', consultantKeyFingerprint: fingerprint, downloadCount: 0 },
+        data: { status: 'pending', wrappedSymmetricKey: null, consultantKeyFingerprint: null, expiresAt: null, maxDownloads: null, processedAt: null, processedById: null },
+      });
+      return result.count === 1;
+    },
   };
 }
 export type AccessRequestsRepository = ReturnType<typeof createAccessRequestsRepository>;

@@ -10,7 +10,7 @@ import {
   IdParams,
   ListAccessRequestsQuery,
 } from '@sfe/contract';
-import { sendPlaintext } from '../../lib/send-file.ts';
+import { requestedRange, sendPlaintext } from '../../lib/send-file.ts';
 import { bearer, octetStream, problems } from '../../lib/route-schemas.ts';
 import type { AccessRequestsService } from './access-requests.service.ts';
 
@@ -94,13 +94,21 @@ export const accessRequestRoutes: FastifyPluginAsyncTypebox<{ requests: AccessRe
         body: DownloadBody,
         response: {
           200: octetStream('The decrypted file'),
-          ...problems(400, 401, 403, 404, 409, 503),
+          206: octetStream('The requested byte range'),
+          ...problems(400, 401, 403, 404, 409, 416, 503),
         },
       },
     },
     async (request, reply) => {
-      const { file, stream } = await requests.download(request.actor, request.params.id, request.body.password);
-      return sendPlaintext(reply, file, stream);
+      const download = await requests.download(request.actor, request.params.id, request.body.password, (size) =>
+        requestedRange(request.headers.range, size),
+      );
+      // A download counts once its last byte went out; an abort or a failure gives it back.
+      const settle = (delivered: boolean) =>
+        void download.settle(delivered).catch((error: unknown) => request.log.error({ err: error }, 'could not settle a download'));
+      reply.raw.once('finish', () => settle(true));
+      reply.raw.once('close', () => settle(false));
+      return sendPlaintext(reply, download.file, download.stream, download.range);
     },
   );
 };

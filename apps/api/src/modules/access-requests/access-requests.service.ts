@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { AccessRequest, AccessRequestList, ApproveBody, ListAccessRequestsQuery } from '@sfe/contract';
-import { DecryptionFailedError, rsaUnwrapDek, rsaWrapDek } from '@sfe/crypto';
+import { DecryptionFailedError } from '@sfe/crypto';
+import type { ByteRange } from '../../lib/content-disposition.ts';
 import type { Actor } from '../../lib/actor.ts';
 import { conflict, fail, forbidden, invalidField, notFound } from '../../lib/errors.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
@@ -12,6 +13,7 @@ import type { UsersRepository } from '../users/users.repository.ts';
 import type { UnlockPrivateKey } from '../users/private-key-unlock.ts';
 import type { AccessRequestRow, AccessRequestsRepository } from './access-requests.repository.ts';
 import { effectiveStatus, toAccessRequestDto } from './access-requests.presenter.ts';
+import { unwrapGrantDek, wrapGrantDek } from './grant-wrap.ts';
 
 export interface AccessRequestsServiceDeps {
   requests: AccessRequestsRepository;
@@ -24,6 +26,9 @@ export interface AccessRequestsServiceDeps {
 export interface GrantDownload {
   file: FileRow;
   stream: Readable;
+  range: ByteRange | null;
+  /** Call once the response ended: `delivered` when its last byte went out. */
+  settle(delivered: boolean): Promise<void>;
 }
 
 export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
@@ -102,31 +107,45 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       const consultant = await deps.users.publicKey(row.consultantId);
       if (!consultant?.publicKeyPem || !consultant.publicKeyFingerprint) throw conflict('The consultant has no public key.');
 
+      const binding = { id, consultantId: row.consultantId, fileId: file.id, expiresAt };
       const dek = await deps.files.unwrapDek(actor, file, { requestId: id });
-      let wrapped: Buffer;
+      let fingerprint = consultant.publicKeyFingerprint;
       try {
-        wrapped = await rsaWrapDek(consultant.publicKeyPem, dek);
-      } catch (error) {
-        await audit.record({ operation: 'key_wrapped', success: false, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: file.id, wrappedBy: 'rsa-oaep-sha256' } });
-        throw error;
+        const approved = await requests.approve(id, {
+          wrappedSymmetricKey: await wrapGrantDek(consultant.publicKeyPem, dek, binding),
+          consultantKeyFingerprint: fingerprint,
+          expiresAt,
+          maxDownloads: body.maxDownloads ?? null,
+          processedById: actor.id,
+          now,
+        });
+        if (!approved) throw illegal((await requests.findById(id)) ?? row, 'approved');
+        // A key rotation of the consultant may have committed while this approval was
+        // wrapping: it did not see this grant, so follow the key it moved to
+        // (compare-and-set on the fingerprint), or undo the approval cleanly.
+        for (let round = 0; ; round++) {
+          const current = await deps.users.publicKey(row.consultantId);
+          if (current?.publicKeyFingerprint === fingerprint) break;
+          if (!current?.publicKeyPem || !current.publicKeyFingerprint || round >= 4) {
+            await requests.unapprove(id, fingerprint);
+            throw conflict("The consultant's key pair changed while approving; try again.");
+          }
+          const moved = await requests.rewrap(id, fingerprint, {
+            wrappedSymmetricKey: await wrapGrantDek(current.publicKeyPem, dek, binding),
+            consultantKeyFingerprint: current.publicKeyFingerprint,
+          });
+          if (!moved) break; // a rotation re-wrapped it (or the grant was closed) meanwhile
+          fingerprint = current.publicKeyFingerprint;
+        }
       } finally {
         dek.fill(0);
       }
-      const approved = await requests.approve(id, {
-        wrappedSymmetricKey: wrapped,
-        consultantKeyFingerprint: consultant.publicKeyFingerprint,
-        expiresAt,
-        maxDownloads: body.maxDownloads ?? null,
-        processedById: actor.id,
-        now,
-      });
-      if (!approved) throw illegal((await requests.findById(id)) ?? row, 'approved');
       await audit.record({
         operation: 'key_wrapped',
         success: true,
         userId: actor.id,
         ipAddress: actor.ip,
-        details: { requestId: id, fileId: file.id, wrappedBy: 'rsa-oaep-sha256', fingerprint: consultant.publicKeyFingerprint },
+        details: { requestId: id, fileId: file.id, wrappedBy: 'rsa-oaep-sha256', fingerprint, bound: true },
       });
       await audit.record({
         operation: 'access_granted',
@@ -163,14 +182,20 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       return reload(id);
     },
 
-    /** The consultant's download: password -> private key -> DEK -> plaintext stream. */
-    async download(actor: Actor, id: string, password: string): Promise<GrantDownload> {
+    /**
+     * The consultant's download: password -> private key -> DEK -> plaintext stream. The
+     * download is taken from the grant up front (so two at once cannot both take the last
+     * one) and `settle` keeps it only when the last byte was delivered; a used-up grant
+     * is then closed, its wrapped key destroyed.
+     */
+    async download(actor: Actor, id: string, password: string, pickRange: (size: number) => ByteRange | null): Promise<GrantDownload> {
       const row = await visible(actor, id);
       if (actor.role !== 'consultant') throw forbidden('Only the consultant who holds the grant can download with it.');
       const now = new Date();
       await assertDownloadable(row, now);
       const file = await deps.files.findLive(row.fileId);
       if (!file) throw fail('ACCESS_NOT_APPROVED', 'The file was deleted; the grant no longer applies.');
+      const range = pickRange(Number(file.size));
 
       const { record, privateKeyDer } = await deps.unlockPrivateKey(actor, password, { requestId: id });
       try {
@@ -184,7 +209,7 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
         }
         let dek: Buffer;
         try {
-          dek = await rsaUnwrapDek(privateKeyDer, Buffer.from(row.wrappedSymmetricKey));
+          dek = await unwrapGrantDek(privateKeyDer, row.wrappedSymmetricKey, row);
         } catch (error) {
           await requests.refundDownload(id);
           await audit.record({ operation: 'key_unwrapped', success: false, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: file.id } });
@@ -199,7 +224,21 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
           await requests.refundDownload(id);
           throw error;
         }
-        return { file, stream: deps.files.openWithDek(actor, file, dek) };
+        let stream: Readable;
+        try {
+          stream = await deps.files.openWithDek(actor, file, dek, range);
+        } catch (error) {
+          await requests.refundDownload(id);
+          throw error;
+        }
+        let settled = false;
+        const settle = async (delivered: boolean) => {
+          if (settled) return;
+          settled = true;
+          if (!delivered) await requests.refundDownload(id);
+          else await requests.closeExhausted(id, new Date());
+        };
+        return { file, stream, range, settle };
       } finally {
         privateKeyDer.fill(0);
       }
@@ -209,6 +248,10 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
   /** Throws the API's answer for a grant that cannot be used now; marks lapsed grants expired. */
   async function assertDownloadable(row: AccessRequestRow, now: Date): Promise<void> {
     const status = effectiveStatus(row, now);
+    // A grant closed because its downloads were used up says so, not "expired".
+    if ((status === 'approved' || status === 'expired') && row.maxDownloads !== null && row.downloadCount >= row.maxDownloads) {
+      throw fail('DOWNLOAD_LIMIT_REACHED', 'The download limit of this grant is used up.');
+    }
     if (status === 'expired') {
       if (row.status === 'approved') await requests.close(row.id, ['approved'], 'expired', { now });
       throw fail('GRANT_EXPIRED', 'This grant has expired.');

@@ -7,6 +7,10 @@ import type { AuthService } from './auth.service.ts';
 const authRateLimit = { max: 30, timeWindow: '1 minute' };
 
 export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = async (app, { auth }) => {
+  // Answers here carry tokens (or say whether credentials were right): no cache keeps them.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  });
   app.post(
     '/register',
     {

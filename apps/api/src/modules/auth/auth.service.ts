@@ -1,19 +1,20 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { KeySize, RegisterBody, Role, TokenResponse, User } from '@sfe/contract';
 import { generateRsaKeyPair, hashPassword, passwordHashNeedsUpgrade, protectPrivateKey, verifyPassword } from '@sfe/crypto';
-import { AppError, conflict, unauthorized } from '../../lib/errors.ts';
+import { conflict, fail, unauthorized } from '../../lib/errors.ts';
 import type { Limiter } from '../../lib/limiter.ts';
 import type { KeyStore } from '../../stores/keystore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import { isUniqueViolation } from '../audit/audit.repository.ts';
 import type { UsersRepository } from '../users/users.repository.ts';
 import { toUserDto } from '../users/users.presenter.ts';
+import type { PasswordAttempts } from './password-attempts.ts';
 import type { RefreshTokensRepository } from './refresh-tokens.repository.ts';
 
 /** A new account: the API registers organizations and consultants; the operator CLI creates admins. */
 export type NewAccount = Omit<RegisterBody, 'role'> & { role: Role };
 
-export const LOCKOUT_POLICY = { threshold: 10, windowMs: 15 * 60_000, lockMs: 15 * 60_000 } as const;
+export { LOCKOUT_POLICY } from './password-attempts.ts';
 
 export interface AccessTokenClaims {
   sub: string;
@@ -30,11 +31,13 @@ export interface AuthServiceDeps {
   keyStore: KeyStore;
   audit: AuditLog;
   kdfLimiter: Limiter;
+  /** RSA key generation's own bounded pool (503 when its queue is full). */
+  keygenLimiter: Limiter;
   signAccessToken: (claims: AccessTokenClaims) => string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   kdf: { pbkdf2Iterations: number; scrypt: { N: number; r: number; p: number } };
-  onFailedLogin?: () => void;
+  passwordAttempts: PasswordAttempts;
 }
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -67,13 +70,13 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (await users.findByUsername(input.username)) throw conflict('That username is taken.');
       const keySize: KeySize = input.keySize ?? 2048;
       const userId = randomUUID();
-      const [passwordHash, keyPair] = await Promise.all([
-        kdfLimiter.run(() => hashPassword(input.password, deps.kdf.scrypt)),
-        kdfLimiter.run(() => generateRsaKeyPair(keySize)).catch(async (error: unknown) => {
-          await audit.record({ operation: 'keypair_generated', success: false, userId, ipAddress: ip, details: { algorithm: `RSA-${keySize}` } });
-          throw error;
-        }),
-      ]);
+      // The key pair first: when key generation is saturated the answer is a quick 503,
+      // before any password hashing is spent on this request.
+      const keyPair = await deps.keygenLimiter.run(() => generateRsaKeyPair(keySize)).catch(async (error: unknown) => {
+        await audit.record({ operation: 'keypair_generated', success: false, userId, ipAddress: ip, details: { algorithm: `RSA-${keySize}` } });
+        throw error;
+      });
+      const passwordHash = await kdfLimiter.run(() => hashPassword(input.password, deps.kdf.scrypt));
       const protectedKey = await kdfLimiter.run(() =>
         protectPrivateKey(keyPair.privateKeyDer, input.password, { userId, fingerprint: keyPair.fingerprint }, {
           iterations: deps.kdf.pbkdf2Iterations,
@@ -110,41 +113,25 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     async login(input: { username: string; password: string }, ip: string): Promise<TokenResponse> {
-      const now = new Date();
       const found = await users.findByUsername(input.username);
       // An erased account has no password left: it answers exactly like an unknown name.
       const user = found?.status === 'erased' ? null : found;
       if (!user) {
+        // Counted, locked and timed like a real account, so no answer tells them apart.
+        await deps.passwordAttempts.countUnknown(input.username);
         await kdfLimiter.run(async () => verifyPassword(input.password, await dummy()));
-        deps.onFailedLogin?.();
         await audit.record({ operation: 'login_failed', success: false, ipAddress: ip, details: { reason: 'unknown_user' } });
-        throw new AppError(401, 'INVALID_CREDENTIALS', 'Invalid username or password.');
+        throw fail('INVALID_CREDENTIALS', 'Invalid username or password.');
       }
-      if (user.lockedUntil && user.lockedUntil > now) throw lockedError(user.lockedUntil, now);
-
-      const ok = await kdfLimiter.run(() => verifyPassword(input.password, user.passwordHash));
+      const ok = await deps.passwordAttempts.check(user.id, ip, () => kdfLimiter.run(() => verifyPassword(input.password, user.passwordHash)));
       if (!ok) {
-        deps.onFailedLogin?.();
         await audit.record({ operation: 'login_failed', success: false, userId: user.id, ipAddress: ip, details: { reason: 'wrong_password' } });
-        // The failure that reaches the threshold is answered like any other; the lock
-        // applies to the attempts after it ("after 10 failures ... locked", docs/api.md).
-        const lock = await users.registerFailedLogin(user.id, now, LOCKOUT_POLICY);
-        if (lock.newlyLocked && lock.lockedUntil) {
-          await audit.record({
-            operation: 'account_locked',
-            success: true,
-            userId: user.id,
-            ipAddress: ip,
-            details: { until: lock.lockedUntil.toISOString(), failures: LOCKOUT_POLICY.threshold },
-          });
-        }
-        throw new AppError(401, 'INVALID_CREDENTIALS', 'Invalid username or password.');
+        throw fail('INVALID_CREDENTIALS', 'Invalid username or password.');
       }
       if (user.status !== 'active') {
         await audit.record({ operation: 'login_failed', success: false, userId: user.id, ipAddress: ip, details: { reason: 'disabled' } });
-        throw new AppError(403, 'ACCOUNT_DISABLED', 'This account is disabled. Contact your administrator.');
+        throw fail('ACCOUNT_DISABLED', 'This account is disabled. Contact your administrator.');
       }
-      await users.clearFailedLogins(user.id);
       if (passwordHashNeedsUpgrade(user.passwordHash, deps.kdf.scrypt)) {
         const upgraded = await kdfLimiter.run(() => hashPassword(input.password, deps.kdf.scrypt));
         await users.updatePasswordHash(user.id, upgraded);
@@ -188,10 +175,3 @@ export function createAuthService(deps: AuthServiceDeps) {
   };
 }
 export type AuthService = ReturnType<typeof createAuthService>;
-
-function lockedError(until: Date, now: Date): AppError {
-  const seconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
-  return new AppError(429, 'ACCOUNT_LOCKED', `Too many failed sign-in attempts. Try again in ${Math.ceil(seconds / 60)} minute(s).`, {
-    'retry-after': String(seconds),
-  });
-}

@@ -23,6 +23,10 @@ export function createRefreshTokensRepository(prisma: PrismaClient) {
       return result.count === 1;
     },
 
+    /** A session is live while one of its refresh tokens is neither revoked nor expired. */
+    isFamilyLive: async (familyId: string, now: Date) =>
+      (await prisma.refreshToken.count({ where: { familyId, revokedAt: null, expiresAt: { gt: now } } })) > 0,
+
     linkReplacement: (id: string, replacedById: string) =>
       prisma.refreshToken.update({ where: { id }, data: { replacedById }, select: { id: true } }),
 

@@ -3,7 +3,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Container } from '../../container.ts';
 import { sqliteFilePath } from '../../db/sqlite-url.ts';
-import { createPendingFile, fileSize, makeStagingDir, PathExistsError, readFileStream, removeTree, writeFileStream } from '../../stores/backup/backup-files.ts';
+import {
+  createPendingFile,
+  fileSize,
+  makeStagingDir,
+  PathExistsError,
+  readFileStream,
+  removeTree,
+  writeFileStream,
+  type PendingFile,
+} from '../../stores/backup/backup-files.ts';
 import { openSnapshot, snapshotDatabase, type DatabaseSnapshot } from '../../stores/backup/sqlite-snapshot.ts';
 import { BlobNotFoundError, type BlobStore } from '../../stores/blobstore/index.ts';
 import type { KeyStore, PrivateKeyRecord } from '../../stores/keystore/index.ts';
@@ -94,17 +103,18 @@ async function withRetries<T>(run: (final: boolean) => Promise<T>): Promise<T> {
 
 async function attempt(container: Container, file: string, options: CreateBackupOptions, final: boolean): Promise<BackupResult> {
   const report = options.onProgress ?? (() => {});
-  let output;
+  let output: PendingFile;
   try {
     output = await createPendingFile(file);
   } catch (error) {
     if (error instanceof PathExistsError) throw new BackupRefusedError('output_exists', `${error.path} already exists; a backup never overwrites a file`);
     throw error;
   }
-  const staging = await makeStagingDir(file);
+  let staging: string | undefined;
   let snapshot: DatabaseSnapshot | undefined;
   let key: Buffer | undefined;
   try {
+    staging = await makeStagingDir(file);
     // Versions before the copy, records after it: see README.md, "Consistency".
     const before = await keyVersions(container.keyStore);
     report({ phase: 'database', done: 0, total: 1 });
@@ -153,7 +163,7 @@ async function attempt(container: Container, file: string, options: CreateBackup
   } finally {
     key?.fill(0);
     snapshot?.close();
-    await removeTree(staging);
+    if (staging !== undefined) await removeTree(staging);
   }
 }
 

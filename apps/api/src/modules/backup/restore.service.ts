@@ -124,6 +124,8 @@ function progressOf(phase: 'verify' | 'restore', input: ArchiveInput, report: Pr
 
 /** Opens the restored directory as the API would (migrations included) and audits there. */
 async function recordRestore(options: RestoreBackupOptions, dataDir: string, verified: VerifiedArchive, bytes: number): Promise<RestoreResult> {
+  // The CLI's own environment by default (as loadConfig itself would read it), with
+  // the restored directory, its database and its key store put in place.
   const env = options.env ?? process.env;
   const config = loadConfig({
     ...env,
@@ -132,6 +134,7 @@ async function recordRestore(options: RestoreBackupOptions, dataDir: string, ver
     DATABASE_URL: `file:${path.join(dataDir, DATABASE_PART)}`,
     MONGODB_URI: options.mongodbUri ?? '',
   });
+  // A failed audit write must be loud; the CLI's stderr is where its operator looks.
   const log = options.log ?? { error: (_context: object, message: string) => process.stderr.write(`sfe: ${message}\n`) };
   const container = await createContainer(config, { log });
   try {

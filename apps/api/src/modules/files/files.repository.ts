@@ -41,7 +41,22 @@ export interface FileListFilter {
   cursor?: string;
 }
 
+/** `text` as a LIKE pattern that matches it literally (with ESCAPE '\\'): _ and % are characters, not wildcards. */
+export const likeLiteral = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
 export function createFilesRepository(prisma: PrismaClient) {
+  /**
+   * Ids of live files whose name contains `q` (ASCII case folded, like SQLite's LIKE).
+   * Prisma's `contains` passes _ and % through as wildcards, so this one filter is SQL.
+   */
+  async function idsWithNameContaining(q: string, ownerId: string | undefined): Promise<string[]> {
+    const rows = await prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM encrypted_files
+      WHERE deleted_at IS NULL AND filename LIKE ${likeLiteral(q)} ESCAPE '\\'
+        AND (${ownerId ?? null} IS NULL OR owner_id = ${ownerId ?? null})`;
+    return rows.map((row) => row.id);
+  }
+
   return {
     create: (data: {
       id: string;
@@ -72,7 +87,7 @@ export function createFilesRepository(prisma: PrismaClient) {
         where: {
           deletedAt: null,
           ...(filter.ownerId ? { ownerId: filter.ownerId } : {}),
-          ...(filter.q ? { filename: { contains: filter.q } } : {}),
+          ...(filter.q ? { id: { in: await idsWithNameContaining(filter.q, filter.ownerId) } } : {}),
         },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: filter.limit + 1,

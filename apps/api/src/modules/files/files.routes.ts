@@ -1,15 +1,21 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { MultipartFile, MultipartValue, Multipart } from '@fastify/multipart';
 import { FileAlgorithm, FileList, FileMetadata, IdParams, ListFilesQuery } from '@sfe/contract';
 import { Value } from 'typebox/value';
-import { AppError, invalidField } from '../../lib/errors.ts';
-import { parseRange, sanitizeContentType, sanitizeFilename } from '../../lib/content-disposition.ts';
-import { sendPlaintext } from '../../lib/send-file.ts';
+import { AppError, fail, invalidField } from '../../lib/errors.ts';
+import { sanitizeContentType, sanitizeFilename } from '../../lib/content-disposition.ts';
+import { requestedRange, sendPlaintext } from '../../lib/send-file.ts';
 import { NoContent, bearer, octetStream, problems } from '../../lib/route-schemas.ts';
 import type { FilesService } from './files.service.ts';
 
 const TEXT_FIELDS = new Set(['algorithm', 'description']);
 const MAX_DESCRIPTION = 2000;
+
+/** What the multipart parser (busboy) throws for a body that is not well-formed multipart. */
+const MALFORMED_MULTIPART = /^(Multipart: |Unexpected end of (multipart data|form|file)|Malformed )/;
+const isMalformedMultipart = (error: unknown) =>
+  error instanceof Error && !(error instanceof AppError) && !('code' in error) && MALFORMED_MULTIPART.test(error.message);
 
 
 export const filesRoutes: FastifyPluginAsyncTypebox<{ files: FilesService }> = async (app, { files }) => {
@@ -32,44 +38,53 @@ export const filesRoutes: FastifyPluginAsyncTypebox<{ files: FilesService }> = a
     },
     async (request, reply) => {
       if (!request.isMultipart()) throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Uploads are multipart/form-data.');
-      const parts: AsyncIterator<Multipart> = request.parts()[Symbol.asyncIterator]();
-      const fields = new Map<string, string>();
-      for (;;) {
-        const next = await parts.next();
-        if (next.done) throw invalidField('body.file', 'is required');
-        const part = next.value;
-        if (part.type === 'field') {
-          const field = part as MultipartValue<unknown>;
-          if (!TEXT_FIELDS.has(field.fieldname)) throw invalidField(`body.${field.fieldname}`, 'is not an accepted field');
-          if (fields.has(field.fieldname)) throw invalidField(`body.${field.fieldname}`, 'must be given once');
-          fields.set(field.fieldname, String(field.value));
-          continue;
-        }
-        const file = part as MultipartFile;
-        if (file.fieldname !== 'file') throw invalidField(`body.${file.fieldname}`, 'is not an accepted file field; use "file"');
-        const algorithm = fields.get('algorithm') ?? 'aes-256-gcm';
-        if (!Value.Check(FileAlgorithm, algorithm)) {
-          throw invalidField('body.algorithm', 'must be one of aes-256-gcm, chacha20-poly1305, des, rc4');
-        }
-        const description = fields.get('description') ?? null;
-        if (description !== null && description.length > MAX_DESCRIPTION) {
-          throw invalidField('body.description', `must be at most ${MAX_DESCRIPTION} characters`);
-        }
-        const created = await files.upload(request.actor, {
-          filename: sanitizeFilename(file.filename),
-          contentType: sanitizeContentType(file.mimetype),
-          algorithm,
-          description,
-          content: file.file,
-          beforeCommit: async () => {
-            const extra = await parts.next();
-            if (!extra.done) throw invalidField(`body.${extra.value.fieldname}`, 'must come before the file part; only one file per upload');
-          },
-        });
-        return reply.code(201).send(created);
+      try {
+        return await receiveUpload(request, reply);
+      } catch (error) {
+        if (isMalformedMultipart(error)) throw fail('VALIDATION_FAILED', 'The multipart body is malformed; nothing was stored.');
+        throw error;
       }
     },
   );
+
+  async function receiveUpload(request: FastifyRequest, reply: FastifyReply) {
+    const parts: AsyncIterator<Multipart> = request.parts()[Symbol.asyncIterator]();
+    const fields = new Map<string, string>();
+    for (;;) {
+      const next = await parts.next();
+      if (next.done) throw invalidField('body.file', 'is required');
+      const part = next.value;
+      if (part.type === 'field') {
+        const field = part as MultipartValue<unknown>;
+        if (!TEXT_FIELDS.has(field.fieldname)) throw invalidField(`body.${field.fieldname}`, 'is not an accepted field');
+        if (fields.has(field.fieldname)) throw invalidField(`body.${field.fieldname}`, 'must be given once');
+        fields.set(field.fieldname, String(field.value));
+        continue;
+      }
+      const file = part as MultipartFile;
+      if (file.fieldname !== 'file') throw invalidField(`body.${file.fieldname}`, 'is not an accepted file field; use "file"');
+      const algorithm = fields.get('algorithm') ?? 'aes-256-gcm';
+      if (!Value.Check(FileAlgorithm, algorithm)) {
+        throw invalidField('body.algorithm', 'must be one of aes-256-gcm, chacha20-poly1305, des, rc4');
+      }
+      const description = fields.get('description') ?? null;
+      if (description !== null && description.length > MAX_DESCRIPTION) {
+        throw invalidField('body.description', `must be at most ${MAX_DESCRIPTION} characters`);
+      }
+      const created = await files.upload(request.actor, {
+        filename: sanitizeFilename(file.filename),
+        contentType: sanitizeContentType(file.mimetype),
+        algorithm,
+        description,
+        content: file.file,
+        beforeCommit: async () => {
+          const extra = await parts.next();
+          if (!extra.done) throw invalidField(`body.${extra.value.fieldname}`, 'must come before the file part; only one file per upload');
+        },
+      });
+      return reply.code(201).send(created);
+    }
+  }
 
   app.get(
     '',
@@ -103,13 +118,7 @@ export const filesRoutes: FastifyPluginAsyncTypebox<{ files: FilesService }> = a
     },
     async (request, reply) => {
       const file = await files.getOwnContent(request.actor, request.params.id);
-      const size = Number(file.size);
-      const range = parseRange(request.headers.range, size);
-      if (range === 'unsatisfiable') {
-        throw new AppError(416, 'RANGE_NOT_SATISFIABLE', 'The requested range is outside the file.', {
-          'content-range': `bytes */${size}`,
-        });
-      }
+      const range = requestedRange(request.headers.range, Number(file.size));
       const stream = await files.openOwnContent(request.actor, file, range);
       return sendPlaintext(reply, file, stream, range);
     },

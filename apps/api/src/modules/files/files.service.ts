@@ -260,9 +260,15 @@ export function createFilesService(deps: FilesServiceDeps) {
       }
     },
 
-    /** Decrypts with a DEK the caller already unwrapped (a consultant's grant). */
-    openWithDek(actor: Actor, file: FileRow, dek: Buffer): Readable {
-      return decryptedStream(file, null, actor, 'grant_download', dek);
+    /** Decrypts, whole or a range, with a DEK the caller already unwrapped (a consultant's grant). */
+    async openWithDek(actor: Actor, file: FileRow, dek: Buffer, range: ByteRange | null): Promise<Readable> {
+      try {
+        const sized = range ? { ...range, ciphertextSize: await blobStore.size(file.blobKey) } : null;
+        return decryptedStream(file, sized, actor, 'grant_download', dek);
+      } catch (error) {
+        dek.fill(0);
+        throw error;
+      }
     },
 
     async remove(actor: Actor, id: string): Promise<void> {

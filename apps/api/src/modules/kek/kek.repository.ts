@@ -22,6 +22,8 @@ export interface Rewrap {
 }
 
 const ROTATION_LOCK = 'kek';
+
+class LostLeaseError extends Error {}
 const live = { deletedAt: null, wrappedKey: { not: null } } as const;
 const dekSelect = { id: true, kekId: true, wrappedKey: true, blobKey: true, algorithm: true, size: true } as const;
 
@@ -54,21 +56,60 @@ export function createKekRepository(prisma: PrismaClient) {
       })) as WrappedDekRow[],
 
     /**
-     * One statement for the whole batch, compare-and-set per row: a row changes only if
-     * it still holds the wrapped value that was read (a file shredded meanwhile keeps
-     * its null). Returns how many rows changed.
+     * Re-wraps one batch and records it on the job in ONE transaction, so a kill can
+     * never leave rows moved but not counted. The re-wrap is one statement for the whole
+     * batch, compare-and-set per row: a row changes only if it still holds the wrapped
+     * value that was read (a file shredded meanwhile keeps its null). The job keeps the
+     * batch's audit details (`lastBatch`) until clearLastBatch(): the audit record is
+     * written after the commit, and a run killed in between leaves them for the rerun.
+     *
+     * UPDATE ... FROM joins each batch row to its file by primary key. The unary `+`
+     * (a no-op on any value) keeps SQLite from indexing v on `expected` and scanning the
+     * whole table against it; correlated `(SELECT ... FROM v WHERE v.id = ...)` lookups
+     * instead scan v once per row, quadratic in the batch size.
      */
-    async rewrap(batch: Rewrap[], keyId: string): Promise<number> {
-      if (batch.length === 0) return 0;
-      const values = Prisma.join(batch.map((row) => Prisma.sql`(${row.id}, ${new Uint8Array(row.expected)}, ${new Uint8Array(row.next)})`));
-      return prisma.$executeRaw`
-        WITH v(id, expected, next) AS (VALUES ${values})
-        UPDATE encrypted_files
-           SET wrapped_key = (SELECT next FROM v WHERE v.id = encrypted_files.id), kek_id = ${keyId}
-         WHERE id IN (SELECT id FROM v)
-           AND deleted_at IS NULL
-           AND wrapped_key = (SELECT expected FROM v WHERE v.id = encrypted_files.id)`;
+    async commitBatch(
+      job: { id: string; owner: string },
+      batch: Rewrap[],
+      keyId: string,
+      step: { cursor: string; done: number; failed: number; leaseUntil: Date; details: (rewrapped: number) => Record<string, unknown> },
+    ): Promise<{ rewrapped: number; owned: boolean }> {
+      return prisma.$transaction(async (tx) => {
+        let rewrapped = 0;
+        if (batch.length > 0) {
+          const values = Prisma.join(batch.map((row) => Prisma.sql`(${row.id}, ${new Uint8Array(row.expected)}, ${new Uint8Array(row.next)})`));
+          rewrapped = await tx.$executeRaw`
+            WITH v(id, expected, next) AS (VALUES ${values})
+            UPDATE encrypted_files
+               SET wrapped_key = v.next, kek_id = ${keyId}
+              FROM v
+             WHERE encrypted_files.id = v.id
+               AND encrypted_files.deleted_at IS NULL
+               AND encrypted_files.wrapped_key = +v.expected`;
+        }
+        const updated = await tx.rotationJob.updateMany({
+          where: { id: job.id, owner: job.owner, runningLock: ROTATION_LOCK },
+          data: {
+            cursor: step.cursor,
+            done: { increment: step.done },
+            rewrapped: { increment: rewrapped },
+            failed: { increment: step.failed },
+            leaseUntil: step.leaseUntil,
+            lastBatch: JSON.stringify(step.details(rewrapped)),
+          },
+        });
+        // Another process took the job over: undo this batch's re-wrap too.
+        if (updated.count !== 1) throw new LostLeaseError();
+        return { rewrapped, owned: true };
+      }).catch((error: unknown) => {
+        if (error instanceof LostLeaseError) return { rewrapped: 0, owned: false };
+        throw error;
+      });
     },
+
+    /** The batch's dek_rewrapped record is written: forget its details. */
+    clearLastBatch: (id: string, owner: string) =>
+      prisma.rotationJob.updateMany({ where: { id, owner, runningLock: ROTATION_LOCK }, data: { lastBatch: null } }),
 
     /**
      * Claims the one running rotation: a new job, or the unfinished one whose lease has
@@ -111,25 +152,6 @@ export function createKekRepository(prisma: PrismaClient) {
         if (isUniqueViolation(error)) return null;
         throw error;
       }
-    },
-
-    /** Records a batch and extends the lease; false if this process no longer owns the job. */
-    async progress(
-      id: string,
-      owner: string,
-      step: { cursor: string; done: number; rewrapped: number; failed: number; leaseUntil: Date },
-    ): Promise<boolean> {
-      const updated = await prisma.rotationJob.updateMany({
-        where: { id, owner, runningLock: ROTATION_LOCK },
-        data: {
-          cursor: step.cursor,
-          done: { increment: step.done },
-          rewrapped: { increment: step.rewrapped },
-          failed: { increment: step.failed },
-          leaseUntil: step.leaseUntil,
-        },
-      });
-      return updated.count === 1;
     },
 
     /** Ends the job and frees the lock for the next rotation. */

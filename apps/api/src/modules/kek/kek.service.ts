@@ -5,6 +5,7 @@ import type { Actor } from '../../lib/actor.ts';
 import { AppError, conflict, fail, kekUnavailable, notFound } from '../../lib/errors.ts';
 import type { BlobStore } from '../../stores/blobstore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
+import type { AuditDetails } from '../audit/audit.operations.ts';
 import { dekAssociatedData, unwrapFileDek } from '../files/files.context.ts';
 import type { KekRepository, Rewrap, RotationJobRow } from './kek.repository.ts';
 import { verifyDeks, type VerifyReport } from './kek.verify.ts';
@@ -94,6 +95,12 @@ export function createKekService(deps: KekServiceDeps) {
     };
   }
 
+  /** The batch's dek_rewrapped record, then the job forgets the batch (see commitBatch). */
+  async function recordBatch(jobId: string, owner: string, details: AuditDetails, actor: { userId: string | null; ipAddress: string | null }) {
+    await audit.record({ operation: 'dek_rewrapped', success: details.failed === 0, ...actor, details });
+    await kek.clearLastBatch(jobId, owner);
+  }
+
   /** Re-wraps one batch; returns the rows' fate. Only the active key ever wraps. */
   function rewrapBatch(ring: KekRing, rows: Awaited<ReturnType<KekRepository['notUnder']>>) {
     const batch: Rewrap[] = [];
@@ -137,6 +144,11 @@ export function createKekService(deps: KekServiceDeps) {
       createdById: actor?.id ?? null,
     });
     if (!claimed) throw conflict('A key rotation is already running.');
+    if (claimed.job.lastBatch) {
+      // The interrupted run committed a batch but died before auditing it.
+      const pending = JSON.parse(claimed.job.lastBatch) as AuditDetails;
+      await recordBatch(claimed.job.id, owner, { ...pending, recovered: true }, { userId: actor?.id ?? null, ipAddress: actor?.ip ?? null });
+    }
     if (claimed.job.toKeyId !== ring.activeKeyId) {
       // The interrupted job re-wrapped to a key that is no longer the active one: its
       // cursor means nothing for the new key. End it and start over.
@@ -167,25 +179,22 @@ export function createKekService(deps: KekServiceDeps) {
         const last = rows.at(-1);
         if (!last) break;
         const { batch, failures } = rewrapBatch(ring, rows);
-        const changed = await kek.rewrap(batch, ring.activeKeyId);
+        const details = (rewrapped: number): AuditDetails => ({
+          jobId: job.id,
+          toKeyId: ring.activeKeyId,
+          rewrapped,
+          failed: failures.length,
+          skipped: batch.length - rewrapped,
+          throughFileId: last.id,
+          ...(failures.length > 0 ? { failedFileIds: failures.map((f) => f.fileId).join(',') } : {}),
+        });
+        const step = { cursor: last.id, done: rows.length, failed: failures.length, leaseUntil: new Date(Date.now() + deps.leaseMs), details };
+        const committed = await kek.commitBatch({ id: job.id, owner }, batch, ring.activeKeyId, step);
+        if (!committed.owned) throw conflict('Another process took over this rotation.');
         cursor = last.id;
         done += rows.length;
         failedHere += failures.length;
-        const step = { cursor, done: rows.length, rewrapped: changed, failed: failures.length, leaseUntil: new Date(Date.now() + deps.leaseMs) };
-        if (!(await kek.progress(job.id, owner, step))) throw conflict('Another process took over this rotation.');
-        await audit.record({
-          operation: 'dek_rewrapped',
-          success: failures.length === 0,
-          ...actorFields,
-          details: {
-            jobId: job.id,
-            toKeyId: ring.activeKeyId,
-            rewrapped: changed,
-            failed: failures.length,
-            skipped: batch.length - changed,
-            ...(failures.length > 0 ? { failedFileIds: failures.map((f) => f.fileId).join(',') } : {}),
-          },
-        });
+        await recordBatch(job.id, owner, details(committed.rewrapped), actorFields);
         options.onProgress?.({ done: Math.min(done, job.total), total: job.total });
       }
     } catch (error) {
@@ -198,13 +207,13 @@ export function createKekService(deps: KekServiceDeps) {
 
     const after = await kek.countByKeyId();
     const verify = await verifyDeks({ kek, blobStore: deps.blobStore, ring, allowLegacyCiphers: deps.allowLegacyCiphers, deep: false });
-    const finished = await kek.findJob(job.id);
-    const failed = (finished?.failed ?? failedHere) > 0 || !verify.ok;
+    const counted = (await kek.findJob(job.id)) ?? job;
+    const failed = counted.failed > 0 || failedHere > 0 || !verify.ok;
     const now = new Date();
-    await kek.finish(job.id, owner, { status: failed ? 'failed' : 'completed', error: failed ? 'some values could not be re-wrapped' : null, now });
-    const ended = (await kek.findJob(job.id)) ?? job;
     const before = JSON.parse(job.beforeCounts) as Record<string, number>;
     const durationMs = now.getTime() - (job.startedAt ?? job.createdAt).getTime();
+    // The report first, then the job ends: a kill in between leaves the job running, and
+    // the rerun reports again (marked resumed) rather than never.
     await audit.record({
       operation: 'kek_rotated',
       success: !failed,
@@ -214,14 +223,16 @@ export function createKekService(deps: KekServiceDeps) {
         toKeyId: ring.activeKeyId,
         before: JSON.stringify(before),
         after: JSON.stringify(after),
-        rewrapped: ended.rewrapped,
-        failed: ended.failed,
+        rewrapped: counted.rewrapped,
+        failed: counted.failed,
         durationMs,
         verifyOk: verify.ok,
         verifyChecked: verify.checked,
         resumed,
       },
     });
+    await kek.finish(job.id, owner, { status: failed ? 'failed' : 'completed', error: failed ? 'some values could not be re-wrapped' : null, now });
+    const ended = (await kek.findJob(job.id)) ?? job;
     return {
       rotation: toRotationDto(ended),
       rewrapped: ended.rewrapped,

@@ -5,6 +5,7 @@ import type { Limiter } from '../../lib/limiter.ts';
 import type { KeyStore, PrivateKeyRecord } from '../../stores/keystore/index.ts';
 import type { AuditDetails } from '../audit/audit.operations.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
+import type { PasswordAttempts } from '../auth/password-attempts.ts';
 
 export interface UnlockedPrivateKey {
   record: PrivateKeyRecord;
@@ -22,21 +23,35 @@ export const privateKeyMissing = () =>
  * in the bounded pool, the access is counted in the key store, and the attempt is
  * audited as private_key_decrypted whatever its outcome.
  */
-export function createPrivateKeyUnlock(deps: { keyStore: KeyStore; audit: AuditLog; kdfLimiter: Limiter }): UnlockPrivateKey {
+export function createPrivateKeyUnlock(deps: {
+  keyStore: KeyStore;
+  audit: AuditLog;
+  kdfLimiter: Limiter;
+  passwordAttempts: PasswordAttempts;
+}): UnlockPrivateKey {
   const { keyStore, audit, kdfLimiter } = deps;
   return async (actor, password, details) => {
     const record = await keyStore.get(actor.id);
     if (!record) throw privateKeyMissing();
-    let privateKeyDer: Buffer;
+    // The password check spends from the account's one attempt budget, like a login:
+    // a stolen access token does not buy unlimited guesses.
+    let unlocked: Buffer | null = null;
     try {
-      privateKeyDer = await kdfLimiter.run(() =>
-        unprotectPrivateKey(record, password, { userId: actor.id, fingerprint: record.fingerprint }),
-      );
+      const ok = await deps.passwordAttempts.check(actor.id, actor.ip, async () => {
+        try {
+          unlocked = await kdfLimiter.run(() => unprotectPrivateKey(record, password, { userId: actor.id, fingerprint: record.fingerprint }));
+          return true;
+        } catch (error) {
+          if (error instanceof WrongPasswordError) return false;
+          throw error;
+        }
+      });
+      if (!ok) throw fail('WRONG_PASSWORD', 'The password is not correct; nothing was changed.');
     } catch (error) {
       await audit.record({ operation: 'private_key_decrypted', success: false, userId: actor.id, ipAddress: actor.ip, details });
-      if (error instanceof WrongPasswordError) throw fail('WRONG_PASSWORD', 'The password is not correct; nothing was changed.');
       throw error;
     }
+    const privateKeyDer: Buffer = unlocked ?? Buffer.alloc(0);
     try {
       await keyStore.recordAccess(actor.id);
       await audit.record({ operation: 'private_key_decrypted', success: true, userId: actor.id, ipAddress: actor.ip, details });

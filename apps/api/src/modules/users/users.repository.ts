@@ -31,6 +31,9 @@ const userSelect = {
   createdAt: true,
 } as const;
 
+/** The case-folded form that makes a username unique. */
+export const usernameKeyOf = (username: string) => username.toLowerCase();
+
 export interface AdminUserRow extends UserRow {
   lastLoginAt: Date | null;
   failedLoginCount: number;
@@ -42,8 +45,9 @@ export function createUsersRepository(prisma: PrismaClient) {
   return {
     findById: (id: string): Promise<UserRow | null> => prisma.user.findUnique({ where: { id }, select: userSelect }),
 
+    /** Usernames are one name whatever their case (ORGA is orga). */
     findByUsername: (username: string): Promise<UserRow | null> =>
-      prisma.user.findUnique({ where: { username }, select: userSelect }),
+      prisma.user.findUnique({ where: { usernameKey: usernameKeyOf(username) }, select: userSelect }),
 
     /** What the auth hook needs on every request: one indexed lookup. */
     findAuthState: (id: string) =>
@@ -58,37 +62,68 @@ export function createUsersRepository(prisma: PrismaClient) {
       publicKeyFingerprint: string;
       keyAlgorithm: string;
       keyGeneratedAt: Date;
-    }): Promise<UserRow> => prisma.user.create({ data, select: userSelect }),
+    }): Promise<UserRow> => prisma.user.create({ data: { ...data, usernameKey: usernameKeyOf(data.username) }, select: userSelect }),
 
     /**
-     * Counts a failed login inside a sliding window and locks the account once the
-     * threshold is reached. Kept in the database so it holds across restarts and replicas.
+     * Takes one slot of the account's password-attempt budget before the (slow) check,
+     * in single conditional UPDATEs, so parallel guesses cannot all pass a lock that was
+     * read before hashing. A window older than `windowMs` restarts at 1. Returns the
+     * slot's number, or the lock's end when no slot is left (a lock whose end is not
+     * set yet means the last slot's check is still running).
      */
-    async registerFailedLogin(
+    async takeAttemptSlot(
       id: string,
       now: Date,
       policy: { windowMs: number; threshold: number; lockMs: number },
-    ): Promise<{ lockedUntil: Date | null; newlyLocked: boolean }> {
+    ): Promise<{ slot: number } | { lockedUntil: Date }> {
       const windowStart = new Date(now.getTime() - policy.windowMs);
+      const unlocked = { OR: [{ lockedUntil: null }, { lockedUntil: { lte: now } }] };
       const restarted = await prisma.user.updateMany({
-        where: { id, OR: [{ failedLoginWindowAt: null }, { failedLoginWindowAt: { lt: windowStart } }] },
-        data: { failedLoginCount: 1, failedLoginWindowAt: now },
+        where: { id, AND: [unlocked, { OR: [{ failedLoginWindowAt: null }, { failedLoginWindowAt: { lt: windowStart } }] }] },
+        data: { failedLoginCount: 1, failedLoginWindowAt: now, lockedUntil: null },
       });
-      const row =
-        restarted.count === 1
-          ? { failedLoginCount: 1 }
-          : await prisma.user.update({
-              where: { id },
-              data: { failedLoginCount: { increment: 1 } },
-              select: { failedLoginCount: true },
-            });
-      if (row.failedLoginCount < policy.threshold) return { lockedUntil: null, newlyLocked: false };
-      const lockedUntil = new Date(now.getTime() + policy.lockMs);
-      const locked = await prisma.user.updateMany({
-        where: { id, OR: [{ lockedUntil: null }, { lockedUntil: { lte: now } }] },
-        data: { lockedUntil, failedLoginCount: 0, failedLoginWindowAt: null },
+      if (restarted.count === 1) return { slot: 1 };
+      const taken = await prisma.user.updateMany({
+        where: { id, AND: [unlocked, { failedLoginCount: { lt: policy.threshold } }] },
+        data: { failedLoginCount: { increment: 1 } },
       });
-      return { lockedUntil, newlyLocked: locked.count === 1 };
+      const row = await prisma.user.findUnique({ where: { id }, select: { failedLoginCount: true, lockedUntil: true } });
+      if (taken.count === 1) return { slot: row?.failedLoginCount ?? policy.threshold };
+      const lockedUntil = row?.lockedUntil && row.lockedUntil > now ? row.lockedUntil : new Date(now.getTime() + policy.lockMs);
+      return { lockedUntil };
+    },
+
+    /**
+     * Settles a slot. A failure keeps it; the failure that used the last slot locks the
+     * account. A success gives its slot back, and clears the count only if no attempt
+     * took a slot after it (a right guess racing wrong ones must not wipe their count).
+     * A check that could not run (an outage) gives its slot back.
+     */
+    async settleAttempt(
+      id: string,
+      slot: number,
+      outcome: 'failed' | 'succeeded' | 'not_checked',
+      now: Date,
+      policy: { threshold: number; lockMs: number },
+    ): Promise<{ newlyLocked: Date | null }> {
+      if (outcome === 'failed') {
+        if (slot < policy.threshold) return { newlyLocked: null };
+        const lockedUntil = new Date(now.getTime() + policy.lockMs);
+        const locked = await prisma.user.updateMany({
+          where: { id, OR: [{ lockedUntil: null }, { lockedUntil: { lte: now } }] },
+          data: { lockedUntil, failedLoginCount: 0, failedLoginWindowAt: null },
+        });
+        return { newlyLocked: locked.count === 1 ? lockedUntil : null };
+      }
+      if (outcome === 'succeeded') {
+        const cleared = await prisma.user.updateMany({
+          where: { id, failedLoginCount: slot, lockedUntil: null },
+          data: { failedLoginCount: 0, failedLoginWindowAt: null },
+        });
+        if (cleared.count === 1) return { newlyLocked: null };
+      }
+      await prisma.user.updateMany({ where: { id, failedLoginCount: { gt: 0 } }, data: { failedLoginCount: { decrement: 1 } } });
+      return { newlyLocked: null };
     },
 
     clearFailedLogins: (id: string) =>

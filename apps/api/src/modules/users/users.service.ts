@@ -1,10 +1,9 @@
 import type { ChangePasswordBody, MyKeysResponse, PublicKeyResponse, RotateKeysBody, RotateKeysResponse } from '@sfe/contract';
 import {
+  DecryptionFailedError,
   generateRsaKeyPair,
   hashPassword,
   protectPrivateKey,
-  rsaUnwrapDek,
-  rsaWrapDek,
   verifyPassword,
   type RsaKeySize,
 } from '@sfe/crypto';
@@ -14,10 +13,12 @@ import type { Limiter } from '../../lib/limiter.ts';
 import { keyFieldsOf, type KeyStore, type NewPrivateKeyRecord } from '../../stores/keystore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { AccessRequestsRepository } from '../access-requests/access-requests.repository.ts';
+import { unwrapGrantDek, wrapGrantDek } from '../access-requests/grant-wrap.ts';
 import type { RefreshTokensRepository } from '../auth/refresh-tokens.repository.ts';
 import type { UsersRepository } from './users.repository.ts';
 import type { KeyRotationRepository } from './key-rotation.repository.ts';
 import type { UnlockPrivateKey } from './private-key-unlock.ts';
+import type { PasswordAttempts } from '../auth/password-attempts.ts';
 
 export interface UsersServiceDeps {
   users: UsersRepository;
@@ -27,6 +28,9 @@ export interface UsersServiceDeps {
   keyStore: KeyStore;
   audit: AuditLog;
   kdfLimiter: Limiter;
+  /** RSA key generation: its own small pool and queue, so it never starves logins and downloads. */
+  keygenLimiter: Limiter;
+  passwordAttempts: PasswordAttempts;
   unlockPrivateKey: UnlockPrivateKey;
   kdf: { pbkdf2Iterations: number; scrypt: { N: number; r: number; p: number } };
 }
@@ -79,21 +83,33 @@ export function createUsersService(deps: UsersServiceDeps) {
       const { record, privateKeyDer } = await unlock(actor, body.password);
       try {
         const bits: RsaKeySize = body.keySize ?? (record.algorithm === 'RSA-4096' ? 4096 : 2048);
-        const keyPair = await kdfLimiter.run(() => generateRsaKeyPair(bits)).catch(async (error: unknown) => {
+        const keyPair = await deps.keygenLimiter.run(() => generateRsaKeyPair(bits)).catch(async (error: unknown) => {
           await audit.record({ operation: 'keypair_generated', success: false, userId: actor.id, ipAddress: actor.ip, details: { algorithm: `RSA-${bits}`, purpose: 'rotation' } });
           throw error;
         });
-        const grants = await deps.accessRequests.approvedGrantsOf(actor.id);
         const rewrapped: Array<{ id: string; wrappedSymmetricKey: Buffer }> = [];
-        for (const grant of grants) {
-          if (!grant.wrappedSymmetricKey) continue;
-          const dek = await rsaUnwrapDek(privateKeyDer, Buffer.from(grant.wrappedSymmetricKey));
-          try {
-            rewrapped.push({ id: grant.id, wrappedSymmetricKey: await rsaWrapDek(keyPair.publicKeyPem, dek) });
-          } finally {
-            dek.fill(0);
+        const closed: string[] = [];
+        /** Re-wraps grants to the new key; one wrapped to a key that no longer exists is closed, never fatal. */
+        const rewrap = async (grants: Awaited<ReturnType<typeof deps.accessRequests.approvedGrantsOf>>) => {
+          for (const grant of grants) {
+            if (!grant.wrappedSymmetricKey) continue;
+            let dek: Buffer;
+            try {
+              if (grant.consultantKeyFingerprint !== record.fingerprint) throw new DecryptionFailedError();
+              dek = await unwrapGrantDek(privateKeyDer, grant.wrappedSymmetricKey, grant);
+            } catch (error) {
+              if (!(error instanceof DecryptionFailedError)) throw error;
+              closed.push(grant.id);
+              continue;
+            }
+            try {
+              rewrapped.push({ id: grant.id, wrappedSymmetricKey: await wrapGrantDek(keyPair.publicKeyPem, dek, grant) });
+            } finally {
+              dek.fill(0);
+            }
           }
-        }
+        };
+        await rewrap(await deps.accessRequests.approvedGrantsOf(actor.id));
         const protectedKey = await kdfLimiter.run(() =>
           protectPrivateKey(keyPair.privateKeyDer, body.password, { userId: actor.id, fingerprint: keyPair.fingerprint }, {
             iterations: deps.kdf.pbkdf2Iterations,
@@ -106,13 +122,21 @@ export function createUsersService(deps: UsersServiceDeps) {
         }
         const keyGeneratedAt = new Date();
         try {
-          await deps.keyRotation.apply(actor.id, {
-            publicKeyPem: keyPair.publicKeyPem,
-            publicKeyFingerprint: keyPair.fingerprint,
-            keyAlgorithm: keyPair.algorithm,
-            keyGeneratedAt,
-            grants: rewrapped,
-          });
+          // Approvals may land while the new key is made: each round re-wraps those too.
+          for (let round = 0; ; round++) {
+            const outcome = await deps.keyRotation.apply(actor.id, {
+              fromFingerprint: record.fingerprint,
+              publicKeyPem: keyPair.publicKeyPem,
+              publicKeyFingerprint: keyPair.fingerprint,
+              keyAlgorithm: keyPair.algorithm,
+              keyGeneratedAt,
+              grants: rewrapped,
+              closed,
+            });
+            if (outcome.applied) break;
+            if (outcome.keyChanged || round >= 4) throw conflict('The key pair changed while rotating; try again.');
+            await rewrap(await deps.accessRequests.approvedGrantsOf(actor.id, outcome.unhandledGrantIds));
+          }
         } catch (error) {
           await keyStore.replace(actor.id, next, keyFieldsOf(record)).catch(() => undefined);
           throw error;
@@ -126,12 +150,21 @@ export function createUsersService(deps: UsersServiceDeps) {
             details: { requestId: grant.id, wrappedBy: 'rsa-oaep-sha256', fingerprint: keyPair.fingerprint, reason: 'keypair_rotated' },
           });
         }
+        for (const id of closed) {
+          await audit.record({
+            operation: 'access_revoked',
+            success: true,
+            userId: actor.id,
+            ipAddress: actor.ip,
+            details: { requestId: id, keyDeleted: true, reason: 'wrapped_to_unavailable_key' },
+          });
+        }
         await audit.record({
           operation: 'keypair_rotated',
           success: true,
           userId: actor.id,
           ipAddress: actor.ip,
-          details: { from: record.fingerprint, to: keyPair.fingerprint, algorithm: keyPair.algorithm, rewrappedGrants: rewrapped.length },
+          details: { from: record.fingerprint, to: keyPair.fingerprint, algorithm: keyPair.algorithm, rewrappedGrants: rewrapped.length, closedGrants: closed.length },
         });
         return { fingerprint: keyPair.fingerprint, keyGeneratedAt: keyGeneratedAt.toISOString(), rewrappedGrants: rewrapped.length };
       } finally {
@@ -143,7 +176,10 @@ export function createUsersService(deps: UsersServiceDeps) {
     async changePassword(actor: Actor, body: ChangePasswordBody): Promise<void> {
       const user = await users.findById(actor.id);
       if (!user) throw notFound('User');
-      if (!(await kdfLimiter.run(() => verifyPassword(body.currentPassword, user.passwordHash)))) {
+      const ok = await deps.passwordAttempts.check(actor.id, actor.ip, () =>
+        kdfLimiter.run(() => verifyPassword(body.currentPassword, user.passwordHash)),
+      );
+      if (!ok) {
         await audit.record({ operation: 'password_changed', success: false, userId: actor.id, ipAddress: actor.ip, details: { reason: 'wrong_password' } });
         throw wrongPassword();
       }

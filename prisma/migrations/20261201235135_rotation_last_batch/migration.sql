@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "rotation_jobs" ADD COLUMN "last_batch" TEXT;
