@@ -96,7 +96,6 @@ export interface BuildOptions {
  * the schema engine needs the SQLite file before the app's client opens it.
  */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const overrides: ContainerOverrides = options.overrides ?? {};
   const metrics = createMetrics();
   const app = Fastify({
     logger: {
@@ -126,7 +125,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onAudit: (event) => countAudit(metrics, event),
     onFailedLogin: () => metrics.failedLogins.inc(),
     onAlert: (alert) => metrics.alertsRaised.inc({ rule: alert.rule }),
-  }, overrides);
+  }, options.overrides ?? {});
   const kekState = await preflightKek(container, config);
   const rotations = createRotationRunner({ kek: container.services.kek, log: app.log });
   app.addHook('onClose', async () => {

@@ -155,7 +155,8 @@ function auditSigningKeyFrom(env: Env, isProduction: boolean, dataDir: string, w
   const raw = env.AUDIT_SIGNING_KEY;
   if (raw !== undefined && raw !== '') {
     if (!HEX_KEY.test(raw)) throw new ConfigError('AUDIT_SIGNING_KEY must be exactly 64 hexadecimal characters (a 32-byte Ed25519 seed).');
-    if (/^(.)\1*$/.test(raw)) throw new ConfigError('AUDIT_SIGNING_KEY is not random (one repeated character); generate one with `openssl rand -hex 32`.');
+    const weak = weakSecretReason(Buffer.from(raw, 'hex'), raw.toLowerCase(), 16);
+    if (weak) throw new ConfigError(`AUDIT_SIGNING_KEY is not random: it ${weak}; generate one with \`openssl rand -hex 32\`.`);
     return raw.toLowerCase();
   }
   if (isProduction) throw new ConfigError('AUDIT_SIGNING_KEY is required in production: 64 hexadecimal characters (`openssl rand -hex 32`).');

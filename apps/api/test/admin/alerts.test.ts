@@ -130,6 +130,23 @@ describe('alert rules', () => {
     expect((await downloadRaw(t.app, con, request.id, PASSWORD)).statusCode).toBe(200);
   });
 
+  it('unusual_access: an unwrap from a new address is a warning that suspends nothing', async () => {
+    const { con, request } = await grantedPair(t.app);
+    expect((await downloadRaw(t.app, con, request.id, PASSWORD)).statusCode).toBe(200);
+    expect(await alertFor('unusual_access', con.id)).toHaveLength(0);
+    const moved = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/access-requests/${request.id}/download`,
+      headers: con.headers,
+      remoteAddress: '10.77.0.1',
+      payload: { password: PASSWORD },
+    });
+    expect(moved.statusCode).toBe(200);
+    const [raised] = await alertFor('unusual_access', con.id);
+    expect(raised).toMatchObject({ severity: 'warning', message: expect.stringContaining('10.77.0.1') });
+    expect((await prisma.accessRequest.findUniqueOrThrow({ where: { id: request.id } })).status).toBe('approved');
+  });
+
   it('acknowledges an alert and filters on it', async () => {
     const [first] = await alerts('&acknowledged=false');
     if (!first) throw new Error('expected an alert');
@@ -144,7 +161,7 @@ describe('alert rules', () => {
   it('counts alerts by rule in /metrics', async () => {
     const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/sfe_alerts_raised_total\{rule="failed_logins"\} [1-9]/);
-    expect(metrics).toMatch(/sfe_alerts_raised_total\{rule="unusual_access"\} 1/);
+    expect(metrics).toMatch(/sfe_alerts_raised_total\{rule="unusual_access"\} 2/);
     expect(metrics).toMatch(/sfe_kek_uses_total\{key_id="kek_[0-9a-f]+",operation="key_wrapped"\} [1-9]/);
     expect(metrics).toMatch(/sfe_crypto_operations_total\{operation="login_failed",success="false"\} [1-9]/);
     expect(metrics).toContain('sfe_account_lockouts_total');

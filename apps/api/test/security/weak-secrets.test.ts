@@ -17,7 +17,7 @@ describe('weak secrets in production', () => {
   const goodSecret = randomBytes(32).toString('base64url');
   const messageOf = (env: Record<string, string>): string => {
     try {
-      loadConfig({ NODE_ENV: 'production', DATA_DIR: dir, MASTER_KEY: goodKey, JWT_SECRET: goodSecret, ...env }, dir);
+      loadConfig({ NODE_ENV: 'production', DATA_DIR: dir, MASTER_KEY: goodKey, JWT_SECRET: goodSecret, AUDIT_SIGNING_KEY: randomBytes(32).toString('hex'), ...env }, dir);
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       return (error as Error).message;

@@ -123,6 +123,7 @@ export function createAlertsService(deps: AlertsServiceDeps) {
   async function unwrap(event: AuditEvent, now: number) {
     const userId = event.userId;
     if (!userId || event.details?.wrappedBy !== 'rsa-oaep-sha256') return;
+    await newAddress(userId, event.ipAddress ?? null, now);
     const n = await count('unusual_access', userId, t.unusualAccessWindowMinutes, now);
     if (n < t.unusualAccessMinEvents) return;
     const w = windowOf(now, t.unusualAccessWindowMinutes);
@@ -138,6 +139,22 @@ export function createAlertsService(deps: AlertsServiceDeps) {
     for (const grant of suspended) {
       await deps.audit.record({ operation: 'access_suspended', success: true, userId, details: { requestId: grant.id, fileId: grant.fileId, ownerId: grant.ownerId, rule: 'unusual_access' } });
     }
+  }
+
+  /**
+   * An unwrap from an address this consultant never unwrapped from within the baseline
+   * days (while it did from others): a warning, nothing suspended, since people move.
+   */
+  async function newAddress(userId: string, ip: string | null, now: number) {
+    if (!ip) return;
+    const since = new Date(now - t.unusualAccessBaselineDays * 86_400_000);
+    const where = { operation: 'key_unwrapped', userId, success: true };
+    // The current unwrap is already recorded: "new" means it is the only one from this address.
+    const fromHere = await deps.auditRepository.countSince({ ...where, ipAddress: ip }, since);
+    if (fromHere !== 1) return;
+    const everywhere = await deps.auditRepository.countSince(where, since);
+    if (everywhere <= 1) return;
+    await raise('unusual_access', 'warning', { key: `user:${userId}:ip:${ip}`, userId }, `Consultant unwrapped a grant from a new address (${ip}).`, t.unusualAccessWindowMinutes, { ip });
   }
 
   /** Runs a rule without ever failing the operation that triggered it. */

@@ -220,7 +220,7 @@ export function createAuditRepository(prisma: PrismaClient) {
     },
 
     /** Events of one kind in a time window, for alert baselines. */
-    countSince: (where: { operation: string; userId?: string; success?: boolean }, since: Date, until?: Date) =>
+    countSince: (where: { operation: string; userId?: string; success?: boolean; ipAddress?: string }, since: Date, until?: Date) =>
       prisma.cryptoLog.count({ where: { ...where, timestamp: { gte: since, ...(until ? { lt: until } : {}) } } }),
 
     async list(where: { operation?: string; userId?: string }, take = 1000): Promise<AuditRecord[]> {
