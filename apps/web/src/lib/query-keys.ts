@@ -4,5 +4,6 @@ export const queryRoots = {
   files: ['files'],
   accessRequests: ['access-requests'],
   keys: ['keys'],
+  publicKeys: ['public-keys'],
   adminKek: ['admin', 'kek'],
 } as const;

@@ -2,6 +2,7 @@ import { Catalog } from '../../features/files/components/catalog.tsx';
 import { OwnerFiles } from '../../features/files/components/owner-files.tsx';
 import { UploadQueue } from '../../features/files/components/upload-queue.tsx';
 import { CatalogActions } from '../../features/requests/components/catalog-actions.tsx';
+import { CatalogGrant } from '../../features/requests/components/catalog-grant.tsx';
 import { useUser } from '../../lib/session-context.tsx';
 import { usePageTitle } from '../../lib/use-page-title.ts';
 
@@ -13,7 +14,7 @@ export default function FilesPage() {
     return (
       <>
         <h1>Catalog</h1>
-        <Catalog renderActions={(file) => <CatalogActions file={file} />} />
+        <Catalog renderActions={(file) => <CatalogActions file={file} />} renderAccess={(file) => <CatalogGrant file={file} />} />
       </>
     );
   }

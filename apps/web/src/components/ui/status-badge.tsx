@@ -7,6 +7,39 @@ const LABELS: Record<string, string> = {
   expired: 'Expired',
 };
 
+/** What each status means, in words: shown as the badge's tooltip and in StatusLegend. */
+export const STATUS_MEANINGS: Record<string, string> = {
+  none: 'Nobody has asked for this file yet.',
+  pending: 'Asked for, waiting for the owner to approve or deny.',
+  approved: 'The owner granted access: the file can be downloaded within its limits.',
+  denied: 'The owner refused the request. A new request can be made.',
+  revoked: 'Access was withdrawn (or the file deleted); the key for it is gone.',
+  expired: 'The grant passed its end date. A new request can be made.',
+};
+
 export function StatusBadge({ status }: { status: string }) {
-  return <span className={`badge badge-${status}`}>{LABELS[status] ?? status}</span>;
+  return (
+    <span className={`badge badge-${status}`} title={STATUS_MEANINGS[status]}>
+      {LABELS[status] ?? status}
+    </span>
+  );
+}
+
+/** A short key to the statuses, for screens that list them (the tooltip alone reaches no keyboard). */
+export function StatusLegend({ statuses }: { statuses: readonly string[] }) {
+  return (
+    <details className="legend">
+      <summary>What the statuses mean</summary>
+      <dl>
+        {statuses.map((status) => (
+          <div key={status}>
+            <dt>
+              <StatusBadge status={status} />
+            </dt>
+            <dd>{STATUS_MEANINGS[status] ?? status}</dd>
+          </div>
+        ))}
+      </dl>
+    </details>
+  );
 }

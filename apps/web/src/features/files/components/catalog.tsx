@@ -3,7 +3,7 @@ import type { ReactNode } from 'react';
 import { DataTable } from '../../../components/ui/data-table.tsx';
 import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { Pager } from '../../../components/ui/pager.tsx';
-import { StatusBadge } from '../../../components/ui/status-badge.tsx';
+import { StatusBadge, StatusLegend } from '../../../components/ui/status-badge.tsx';
 import { formatBytes, formatDate } from '../../../lib/format.ts';
 import { FileSearch } from './file-search.tsx';
 import { usePagedFiles } from './paged-files.ts';
@@ -12,7 +12,14 @@ import { usePagedFiles } from './paged-files.ts';
  * The consultant's catalog. What can be done with a file (request, download) is
  * another feature's business, so the page passes it in as `renderActions`.
  */
-export function Catalog({ renderActions }: { renderActions: (file: FileMetadata) => ReactNode }) {
+export function Catalog({
+  renderActions,
+  renderAccess,
+}: {
+  renderActions: (file: FileMetadata) => ReactNode;
+  /** What the consultant's access still allows (downloads left, expiry); also another feature's. */
+  renderAccess?: (file: FileMetadata) => ReactNode;
+}) {
   const { query, pages, onSearch } = usePagedFiles();
   const data = query.data;
   return (
@@ -34,6 +41,7 @@ export function Catalog({ renderActions }: { renderActions: (file: FileMetadata)
               <td data-label="Uploaded">{formatDate(file.createdAt)}</td>
               <td data-label="Access">
                 <StatusBadge status={file.myAccess ?? 'none'} />
+                {renderAccess?.(file)}
               </td>
               <td data-label="Actions" className="actions">
                 {renderActions(file)}
@@ -42,6 +50,7 @@ export function Catalog({ renderActions }: { renderActions: (file: FileMetadata)
           ))}
         </DataTable>
       ) : null}
+      <StatusLegend statuses={['none', 'pending', 'approved', 'denied', 'revoked', 'expired']} />
       <Pager pages={pages} nextCursor={data?.nextCursor} />
     </section>
   );

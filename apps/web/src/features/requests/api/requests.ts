@@ -20,6 +20,18 @@ export const accessRequestsQueryOptions = (client: ApiClient, query: ListAccessR
     queryFn: ({ signal }) => getAccessRequests(client, query, signal),
   });
 
+export const publicKeyQueryOptions = (client: ApiClient, userId: string) =>
+  queryOptions({
+    queryKey: [...queryRoots.publicKeys, userId] as const,
+    queryFn: ({ signal }) => client.users.publicKey(userId, { signal }),
+  });
+
+/** Someone's current public key, e.g. the consultant's before an approval wraps the file key to it. */
+export function usePublicKey(userId: string) {
+  const client = useApiClient();
+  return useQuery(publicKeyQueryOptions(client, userId));
+}
+
 export function useAccessRequests(query: ListAccessRequestsQuery) {
   const client = useApiClient();
   return useQuery({ ...accessRequestsQueryOptions(client, query), placeholderData: keepPreviousData });

@@ -1,6 +1,7 @@
 import type { FileMetadata } from '@sfe/contract';
 import { useState } from 'react';
 import { useAccessRequests } from '../api/requests.ts';
+import { APPROVED_QUERY } from './catalog-grant.tsx';
 import { PasswordDialog } from './password-dialog.tsx';
 import { RequestAccessDialog } from './request-access-dialog.tsx';
 
@@ -11,7 +12,7 @@ export function CatalogActions({ file }: { file: FileMetadata }) {
   const [open, setOpen] = useState<'request' | 'download' | null>(null);
   const access = file.myAccess ?? 'none';
   // One shared query (same key for every row) maps approved files to their grant.
-  const approved = useAccessRequests({ status: 'approved', limit: 200 });
+  const approved = useAccessRequests(APPROVED_QUERY);
   const grant = access === 'approved' ? approved.data?.items.find((r) => r.fileId === file.id) : undefined;
   return (
     <>

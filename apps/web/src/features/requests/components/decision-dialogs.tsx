@@ -4,12 +4,40 @@ import { useId, useState, type FormEvent } from 'react';
 import { Dialog } from '../../../components/ui/dialog.tsx';
 import { ErrorAlert } from '../../../components/ui/error-alert.tsx';
 import { Field } from '../../../components/ui/field.tsx';
+import { Spinner } from '../../../components/ui/spinner.tsx';
 import { fieldError } from '../../../lib/errors.ts';
-import { useApproveRequest, useDenyRequest, useRevokeRequest } from '../api/requests.ts';
+import { fingerprintGroups } from '../../../lib/format.ts';
+import { useApproveRequest, useDenyRequest, usePublicKey, useRevokeRequest } from '../api/requests.ts';
 
 interface DecisionProps {
   request: AccessRequest;
   onClose: () => void;
+  /** Told the request as the API answered it, so the screen can say what happened. */
+  onDecided?: (request: AccessRequest) => void;
+}
+
+/** The consultant's key fingerprint in groups of four, to compare over the phone before approving. */
+function ConsultantKey({ request }: { request: AccessRequest }) {
+  const key = usePublicKey(request.consultantId);
+  if (key.isPending) return <Spinner label={`Loading ${request.consultantName}'s key…`} />;
+  if (key.error) return <ErrorAlert title={`${request.consultantName}'s key could not be loaded.`} error={key.error} />;
+  const groups = fingerprintGroups(key.data.fingerprint);
+  return (
+    <dl className="details">
+      <dt>{request.consultantName}&apos;s key</dt>
+      <dd>{key.data.algorithm}</dd>
+      <dt>Fingerprint</dt>
+      <dd>
+        <span className="fingerprint" aria-label={`Fingerprint: ${groups.join(' ')}`}>
+          {groups.map((g, i) => (
+            <span key={i} className="fp-group">
+              {g}
+            </span>
+          ))}
+        </span>
+      </dd>
+    </dl>
+  );
 }
 
 /** The end of the chosen local day, so "expires on the 12th" includes the 12th. */
@@ -17,7 +45,7 @@ function endOfDayIso(date: string): string {
   return new Date(`${date}T23:59:59`).toISOString();
 }
 
-export function ApproveDialog({ request, onClose }: DecisionProps) {
+export function ApproveDialog({ request, onClose, onDecided }: DecisionProps) {
   const approve = useApproveRequest();
   const [expiresOn, setExpiresOn] = useState('');
   const [limit, setLimit] = useState('');
@@ -44,7 +72,15 @@ export function ApproveDialog({ request, onClose }: DecisionProps) {
       body.maxDownloads = n;
     }
     setLocalError(null);
-    approve.mutate({ id: request.id, body }, { onSuccess: onClose });
+    approve.mutate(
+      { id: request.id, body },
+      {
+        onSuccess: (approved) => {
+          onDecided?.(approved);
+          onClose();
+        },
+      },
+    );
   }
 
   const err = approve.error;
@@ -52,7 +88,8 @@ export function ApproveDialog({ request, onClose }: DecisionProps) {
   return (
     <Dialog title={`Approve ${request.consultantName}'s request for ${request.filename}`} onClose={onClose} busy={approve.isPending}>
       <form onSubmit={submit} className="stack" noValidate>
-        <p>The file&apos;s key will be wrapped to {request.consultantName}&apos;s public key. Leave both fields empty for access without limits.</p>
+        <p>The file&apos;s key will be wrapped to {request.consultantName}&apos;s public key below. Leave both fields empty for access without limits.</p>
+        <ConsultantKey request={request} />
         <Field label="Expiry date (optional)" type="date" min={today} value={expiresOn} onChange={(e) => setExpiresOn(e.target.value)} error={inline('expiresAt')} />
         <Field
           label="Download limit (optional)"

@@ -5,7 +5,7 @@ import { ApproveDialog, DenyDialog, RevokeDialog } from './decision-dialogs.tsx'
 type Open = 'approve' | 'deny' | 'revoke' | null;
 
 /** Approve / Deny on a pending request, Revoke on an approved grant. */
-export function OwnerRequestActions({ request }: { request: AccessRequest }) {
+export function OwnerRequestActions({ request, onDecided }: { request: AccessRequest; onDecided?: (request: AccessRequest) => void }) {
   const [open, setOpen] = useState<Open>(null);
   const close = () => setOpen(null);
   const who = `${request.consultantName} for ${request.filename}`;
@@ -26,7 +26,7 @@ export function OwnerRequestActions({ request }: { request: AccessRequest }) {
           Revoke
         </button>
       ) : null}
-      {open === 'approve' ? <ApproveDialog request={request} onClose={close} /> : null}
+      {open === 'approve' ? <ApproveDialog request={request} onClose={close} {...(onDecided ? { onDecided } : {})} /> : null}
       {open === 'deny' ? <DenyDialog request={request} onClose={close} /> : null}
       {open === 'revoke' ? <RevokeDialog request={request} onClose={close} /> : null}
     </>

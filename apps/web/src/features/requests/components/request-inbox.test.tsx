@@ -56,6 +56,11 @@ function inboxClient(initial: AccessRequest[], opts: { approveError?: ApiError }
     return change(id, { status: 'revoked' });
   };
   client.files.list = async () => ({ items: [], nextCursor: null });
+  client.users.publicKey = async (userId) => ({
+    publicKeyPem: '-----BEGIN PUBLIC KEY-----',
+    fingerprint: `SHA256:${userId === 'c-carol' ? 'q1w2e3r4t5y6u7i8' : 'zzzzzzzzzzzzzzzz'}`,
+    algorithm: 'RSA-2048',
+  });
   return { client, decisions };
 }
 
@@ -91,6 +96,32 @@ describe('RequestInbox', () => {
     await user.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Revoke' }));
     await waitFor(() => expect(screen.queryByText('report.pdf')).toBeNull());
     expect(decisions.at(-1)).toEqual({ op: 'revoke', id: 'r1' });
+  });
+
+  it('shows the consultant key fingerprint to check, then says what the approval granted', async () => {
+    const user = userEvent.setup();
+    const { client } = inboxClient([pending('r1', 'carol', 'report.pdf'), pending('r2', 'dave', 'plan.xlsx')]);
+    renderWithApp(<RequestInbox />, { client });
+    await screen.findByText('report.pdf');
+    await user.click(within(row('report.pdf')).getByRole('button', { name: /^Approve/ }));
+    const dialog = screen.getByRole('dialog');
+    const fingerprint = await within(dialog).findByLabelText('Fingerprint: SHA256 q1w2 e3r4 t5y6 u7i8');
+    expect(fingerprint.textContent).toBe('SHA256q1w2e3r4t5y6u7i8');
+    await user.type(within(dialog).getByLabelText('Download limit (optional)'), '3');
+    await user.type(within(dialog).getByLabelText('Expiry date (optional)'), '2099-12-05');
+    await user.click(within(dialog).getByRole('button', { name: 'Approve' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    const expected = `Approved: carol can download report.pdf 3 times until ${new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' }).format(new Date('2099-12-05T23:59:59'))}.`;
+    await waitFor(() => expect(screen.getByRole('status').textContent).toContain(expected));
+    // The approved grant is one click away on the same screen.
+    await user.click(screen.getByRole('button', { name: 'Show approved' }));
+    await screen.findByText('report.pdf');
+    expect((screen.getByLabelText('Show') as HTMLSelectElement).value).toBe('approved');
+
+    await user.selectOptions(screen.getByLabelText('Show'), 'pending');
+    await user.click(within(await screen.findByText('plan.xlsx').then((el) => el.closest('tr') as HTMLElement)).getByRole('button', { name: /^Approve/ }));
+    await user.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Approve' }));
+    await waitFor(() => expect(screen.getByRole('status').textContent).toContain('Approved: dave can download plan.xlsx any number of times with no end date.'));
   });
 
   it('denies with an optional reason', async () => {

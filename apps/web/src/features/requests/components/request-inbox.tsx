@@ -1,12 +1,13 @@
-import type { AccessStatus } from '@sfe/contract';
+import type { AccessRequest, AccessStatus } from '@sfe/contract';
 import { useId, useState } from 'react';
 import { DataTable } from '../../../components/ui/data-table.tsx';
 import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { Pager } from '../../../components/ui/pager.tsx';
-import { StatusBadge } from '../../../components/ui/status-badge.tsx';
+import { StatusBadge, StatusLegend } from '../../../components/ui/status-badge.tsx';
 import { formatDate, formatDateTime } from '../../../lib/format.ts';
 import { useCursorPages } from '../../../lib/use-cursor-pages.ts';
 import { useAccessRequests } from '../api/requests.ts';
+import { approvalSummary } from './decision-summary.ts';
 import { downloadsLeft } from './downloads-left.ts';
 import { OwnerRequestActions } from './owner-request-actions.tsx';
 
@@ -24,6 +25,9 @@ export function RequestInbox() {
   const filterId = useId();
   const [filter, setFilter] = useState<AccessStatus | 'all'>('pending');
   const pages = useCursorPages(filter);
+  // An approved request leaves the pending view at once: say what was granted.
+  const [notice, setNotice] = useState<string | null>(null);
+  const onDecided = (request: AccessRequest) => setNotice(approvalSummary(request));
   const query = useAccessRequests({
     limit: 50,
     ...(filter === 'all' ? {} : { status: filter }),
@@ -43,6 +47,18 @@ export function RequestInbox() {
           ))}
         </select>
       </div>
+      <div role="status">
+        {notice ? (
+          <p className="alert alert-success">
+            {notice}{' '}
+            {filter !== 'approved' && filter !== 'all' ? (
+              <button type="button" className="button-small" onClick={() => setFilter('approved')}>
+                Show approved
+              </button>
+            ) : null}
+          </p>
+        ) : null}
+      </div>
       <ListStatus query={query} loading="Loading requests…" empty={data && data.items.length === 0 ? `No ${filter === 'all' ? '' : `${filter} `}requests.` : null} />
       {data && data.items.length > 0 ? (
         <DataTable columns={['File', 'Consultant', 'Reason', 'Requested', 'Status', 'Expires', 'Downloads left', 'Actions']}>
@@ -60,12 +76,13 @@ export function RequestInbox() {
               <td data-label="Expires">{formatDate(request.expiresAt)}</td>
               <td data-label="Downloads left">{downloadsLeft(request)}</td>
               <td data-label="Actions" className="actions">
-                <OwnerRequestActions request={request} />
+                <OwnerRequestActions request={request} onDecided={onDecided} />
               </td>
             </tr>
           ))}
         </DataTable>
       ) : null}
+      <StatusLegend statuses={['pending', 'approved', 'denied', 'revoked', 'expired']} />
       <Pager pages={pages} nextCursor={data?.nextCursor} />
     </section>
   );
