@@ -78,6 +78,28 @@ describe('sessions', () => {
     await expect.poll(() => page.getByText('Your session has expired. Please sign in again.').isVisible()).toBe(true);
   });
 
+  it('keeps a copied session alive in both tabs when they refresh at the same moment', async () => {
+    const first = await person();
+    await signUp(first, 'two.tabs', 'two tabs one session');
+    // window.open copies sessionStorage, like a tab the browser duplicates: one refresh token, two tabs.
+    const [second] = await Promise.all([first.context().waitForEvent('page'), first.evaluate(() => window.open('/requests'))]);
+    await expect.poll(() => second.getByRole('heading', { level: 1, name: 'My requests' }).isVisible()).toBe(true);
+    for (let round = 0; round < 2; round++) {
+      await Promise.all([first.reload(), second.reload()]);
+      for (const page of [first, second]) {
+        await expect.poll(() => page.getByRole('button', { name: 'Sign out' }).isVisible(), { timeout: 20_000 }).toBe(true);
+      }
+    }
+    // Neither was signed out by the other: both still hold a token the API honours.
+    await second.getByRole('link', { name: 'Profile' }).click();
+    await expect.poll(() => second.getByText('RSA-2048').isVisible()).toBe(true);
+    await first.reload();
+    await first.getByRole('link', { name: 'My requests' }).click();
+    await expect.poll(() => first.getByRole('heading', { level: 1, name: 'My requests' }).isVisible()).toBe(true);
+    expect(first.url()).not.toContain('sign-in');
+    expect(second.url()).not.toContain('sign-in');
+  });
+
   it('rotates the key pair (with the re-wrapped count) and changes the password, staying signed in', async () => {
     const page = await person();
     await signUp(page, 'key.rotator', 'rotate my keys 4242');

@@ -1,6 +1,7 @@
 import type { ApiClient } from '@sfe/api-client';
 import type { TokenResponse, User } from '@sfe/contract';
 import { decodeJwt } from 'jose';
+import type { RefreshCoordinator } from './session-sync.ts';
 
 export type SessionState =
   | { status: 'loading' }
@@ -31,8 +32,22 @@ export class Session {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private inflight: Promise<boolean> | null = null;
   private endpoints: TokenEndpoints | null = null;
+  /** The tokens last applied, and the refresh tokens this tab traded for them (see session-sync.ts). */
+  private current: TokenResponse | null = null;
+  private readonly spent = new Set<string>();
 
-  constructor(private readonly storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null) {}
+  constructor(
+    private readonly storage: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null,
+    private readonly coordinator: RefreshCoordinator | null = null,
+  ) {
+    coordinator?.listen({
+      onRotated: (previous, tokens) => {
+        // A copy of this tab's session was refreshed elsewhere: take its tokens, never spend ours again.
+        if (previous === this.storage?.getItem(REFRESH_KEY)) this.adopt(previous, tokens);
+      },
+      answer: (refreshToken) => (this.current && this.spent.has(refreshToken) ? this.current : null),
+    });
+  }
 
   /** Late binding: the API client needs this session for tokens, and the session needs the client. */
   connect(endpoints: TokenEndpoints): void {
@@ -88,11 +103,26 @@ export class Session {
     if (this.state.status === 'signed-in') this.set({ status: 'signed-in', user });
   }
 
-  private async doRefresh(): Promise<boolean> {
+  private doRefresh(): Promise<boolean> {
+    const before = this.accessToken;
+    return this.coordinator ? this.coordinator.exclusive(() => this.refreshAlone(before)) : this.refreshAlone(before);
+  }
+
+  /** Runs while no other tab of the origin refreshes. */
+  private async refreshAlone(before: string | null): Promise<boolean> {
+    // Another tab handed us fresh tokens while we waited for the lock.
+    if (this.accessToken && this.accessToken !== before) return true;
     const refreshToken = this.storage?.getItem(REFRESH_KEY);
     if (!refreshToken || !this.endpoints) return false;
+    const handed = await this.coordinator?.ask(refreshToken);
+    if (handed) {
+      this.adopt(refreshToken, handed);
+      return true;
+    }
     try {
-      this.apply(await this.endpoints.refresh(refreshToken));
+      const tokens = await this.endpoints.refresh(refreshToken);
+      this.adopt(refreshToken, tokens);
+      this.coordinator?.announce(refreshToken, tokens);
       return true;
     } catch {
       this.clear();
@@ -100,7 +130,13 @@ export class Session {
     }
   }
 
+  private adopt(previous: string, tokens: TokenResponse): void {
+    this.spent.add(previous);
+    this.apply(tokens);
+  }
+
   private apply(tokens: TokenResponse): void {
+    this.current = tokens;
     this.accessToken = tokens.accessToken;
     this.storage?.setItem(REFRESH_KEY, tokens.refreshToken);
     this.schedule(tokens);
@@ -130,6 +166,8 @@ export class Session {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.accessToken = null;
+    this.current = null;
+    this.spent.clear();
     this.storage?.removeItem(REFRESH_KEY);
   }
 
