@@ -126,17 +126,12 @@ describe('exchanging a file end to end', () => {
     await dialog.getByRole('button', { name: 'Close' }).click();
   });
 
-  it('a second download beyond the limit is refused with a readable message', async () => {
+  it('a grant whose last download was used is closed as expired, with nothing left to download', async () => {
     const alpha = row(consultant, files.alpha.name);
-    // The grant stays approved with nothing left; the refusal comes from the API.
-    await expect.poll(() => alpha.getByRole('cell').nth(5).textContent()).toBe('0');
-    await alpha.getByRole('button', { name: 'Download' }).click();
-    const dialog = consultant.getByRole('dialog');
-    await dialog.getByLabel('Password').fill(CONSULTANT.password);
-    await dialog.getByRole('button', { name: 'Download' }).click();
-    await expect.poll(() => dialog.getByRole('alert').textContent()).toContain('You have used all the downloads allowed for this file.');
-    await expect.poll(() => dialog.getByRole('alert').textContent()).toContain('DOWNLOAD_LIMIT_REACHED');
-    await dialog.getByRole('button', { name: 'Close' }).click();
+    // The API closes an exhausted grant (status expired, its wrapped key destroyed).
+    await expect.poll(() => alpha.getByText('Expired').isVisible()).toBe(true);
+    await expect.poll(() => alpha.getByRole('button', { name: 'Download' }).count()).toBe(0);
+    expect(await alpha.getByRole('cell').nth(5).textContent()).toBe('—');
   });
 
   it('streams to disk where the browser offers a file picker', async () => {

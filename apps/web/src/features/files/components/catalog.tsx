@@ -3,7 +3,7 @@ import type { ReactNode } from 'react';
 import { DataTable } from '../../../components/ui/data-table.tsx';
 import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { Pager } from '../../../components/ui/pager.tsx';
-import { StatusBadge, StatusLegend } from '../../../components/ui/status-badge.tsx';
+import { REQUEST_STATUSES, StatusBadge, StatusLegend } from '../../../components/ui/status-badge.tsx';
 import { formatBytes, formatDate } from '../../../lib/format.ts';
 import { FileSearch } from './file-search.tsx';
 import { usePagedFiles } from './paged-files.ts';
@@ -50,7 +50,7 @@ export function Catalog({
           ))}
         </DataTable>
       ) : null}
-      <StatusLegend statuses={['none', 'pending', 'approved', 'denied', 'revoked', 'expired']} />
+      <StatusLegend statuses={['none', ...REQUEST_STATUSES]} />
       <Pager pages={pages} nextCursor={data?.nextCursor} />
     </section>
   );

@@ -65,12 +65,13 @@ describe('catalog grant details', () => {
     render(
       <>
         <StatusBadge status="revoked" />
-        <StatusLegend statuses={['pending', 'expired']} />
+        <StatusLegend statuses={['pending', 'suspended', 'expired']} />
       </>,
     );
     expect(screen.getByText('Revoked').getAttribute('title')).toMatch(/withdrawn/);
     expect(screen.getByText('What the statuses mean')).toBeTruthy();
     expect(screen.getByText(/waiting for the owner/)).toBeTruthy();
-    expect(screen.getByText(/passed its end date/)).toBeTruthy();
+    expect(screen.getByText(/unusual access/)).toBeTruthy();
+    expect(screen.getByText(/end date passed or its downloads were used up/)).toBeTruthy();
   });
 });

@@ -1,6 +1,6 @@
 import { DataTable } from '../../../components/ui/data-table.tsx';
 import { ListStatus } from '../../../components/ui/list-status.tsx';
-import { StatusBadge, StatusLegend } from '../../../components/ui/status-badge.tsx';
+import { REQUEST_STATUSES, StatusBadge, StatusLegend } from '../../../components/ui/status-badge.tsx';
 import { formatDate, formatDateTime } from '../../../lib/format.ts';
 import { useAccessRequests } from '../api/requests.ts';
 import { downloadsLeft } from './downloads-left.ts';
@@ -37,7 +37,7 @@ export function FileAccessList({ fileId }: { fileId: string }) {
           ))}
         </DataTable>
       ) : null}
-      <StatusLegend statuses={['pending', 'approved', 'denied', 'revoked', 'expired']} />
+      <StatusLegend statuses={REQUEST_STATUSES} />
     </section>
   );
 }

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { DataTable } from '../../../components/ui/data-table.tsx';
 import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { Pager } from '../../../components/ui/pager.tsx';
-import { StatusBadge, StatusLegend } from '../../../components/ui/status-badge.tsx';
+import { REQUEST_STATUSES, StatusBadge, StatusLegend } from '../../../components/ui/status-badge.tsx';
 import { formatDate, formatDateTime } from '../../../lib/format.ts';
 import { useCursorPages } from '../../../lib/use-cursor-pages.ts';
 import { useAccessRequests } from '../api/requests.ts';
@@ -46,7 +46,7 @@ export function MyRequests() {
           ))}
         </DataTable>
       ) : null}
-      <StatusLegend statuses={['pending', 'approved', 'denied', 'revoked', 'expired']} />
+      <StatusLegend statuses={REQUEST_STATUSES} />
       <Pager pages={pages} nextCursor={data?.nextCursor} />
       {downloading ? <PasswordDialog requestId={downloading.id} filename={downloading.filename} onClose={() => setDownloading(null)} /> : null}
     </section>

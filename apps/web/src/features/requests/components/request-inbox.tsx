@@ -3,7 +3,7 @@ import { useId, useState } from 'react';
 import { DataTable } from '../../../components/ui/data-table.tsx';
 import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { Pager } from '../../../components/ui/pager.tsx';
-import { StatusBadge, StatusLegend } from '../../../components/ui/status-badge.tsx';
+import { REQUEST_STATUSES, StatusBadge, StatusLegend } from '../../../components/ui/status-badge.tsx';
 import { formatDate, formatDateTime } from '../../../lib/format.ts';
 import { useCursorPages } from '../../../lib/use-cursor-pages.ts';
 import { useAccessRequests } from '../api/requests.ts';
@@ -14,6 +14,7 @@ import { OwnerRequestActions } from './owner-request-actions.tsx';
 const FILTERS: { value: AccessStatus | 'all'; label: string }[] = [
   { value: 'pending', label: 'Pending' },
   { value: 'approved', label: 'Approved' },
+  { value: 'suspended', label: 'Suspended' },
   { value: 'denied', label: 'Denied' },
   { value: 'revoked', label: 'Revoked' },
   { value: 'expired', label: 'Expired' },
@@ -82,7 +83,7 @@ export function RequestInbox() {
           ))}
         </DataTable>
       ) : null}
-      <StatusLegend statuses={['pending', 'approved', 'denied', 'revoked', 'expired']} />
+      <StatusLegend statuses={REQUEST_STATUSES} />
       <Pager pages={pages} nextCursor={data?.nextCursor} />
     </section>
   );
