@@ -123,7 +123,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     log: app.log,
     signAccessToken: (claims) => app.signAccessToken(claims),
     onAudit: (event) => countAudit(metrics, event),
-    onFailedLogin: () => metrics.failedLogins.inc(),
     onAlert: (alert) => metrics.alertsRaised.inc({ rule: alert.rule }),
   }, options.overrides ?? {});
   const kekState = await preflightKek(container, config);
@@ -241,6 +240,9 @@ const KEK_OPERATIONS = new Set(['key_wrapped', 'key_unwrapped', 'file_encrypted'
 
 function countAudit(metrics: Metrics, event: AuditEvent) {
   metrics.cryptoOperations.inc({ operation: event.operation, success: String(event.success) });
+  // Counted from the audit event: every sign-in refusal (unknown name, wrong password,
+  // disabled account) records one, and nothing else does.
+  if (event.operation === 'login_failed') metrics.failedLogins.inc();
   if (event.operation === 'account_locked') metrics.lockouts.inc();
   const keyId = event.details?.keyId;
   if (typeof keyId === 'string' && KEK_OPERATIONS.has(event.operation)) metrics.kekUses.inc({ key_id: keyId, operation: event.operation });
