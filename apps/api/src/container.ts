@@ -45,7 +45,6 @@ export interface ContainerHooks {
   /** Bound late: the API's JWT plugin signs; other callers (the CLI) never issue tokens. */
   signAccessToken?: (claims: AccessTokenClaims) => string;
   onAudit?: (event: AuditEvent) => void;
-  onFailedLogin?: () => void;
   onAlert?: (alert: Alert) => void;
 }
 
@@ -101,7 +100,6 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     users: repositories.users,
     unknownUsers: createUnknownUserLockoutRepository(prisma),
     audit,
-    ...(hooks.onFailedLogin ? { onFailed: hooks.onFailedLogin } : {}),
   });
   const unlockPrivateKey = createPrivateKeyUnlock({ keyStore, audit, kdfLimiter, passwordAttempts });
 
