@@ -1,7 +1,8 @@
 import { CopyButton } from '../../../components/ui/copy-button.tsx';
 import { ErrorAlert } from '../../../components/ui/error-alert.tsx';
+import { Fingerprint } from '../../../components/ui/fingerprint.tsx';
 import { Spinner } from '../../../components/ui/spinner.tsx';
-import { fingerprintGroups, formatAge, formatDateTime } from '../../../lib/format.ts';
+import { formatAge, formatDateTime } from '../../../lib/format.ts';
 import { useMyKeys } from '../api/profile.ts';
 
 function downloadPem(pem: string, username: string) {
@@ -20,7 +21,6 @@ export function KeyCard({ username }: { username: string }) {
   if (keys.isPending) return <Spinner label="Loading your keys…" />;
   if (keys.error) return <ErrorAlert error={keys.error} />;
   const k = keys.data;
-  const groups = fingerprintGroups(k.fingerprint);
   return (
     <section className="card" aria-labelledby="keys-title">
       <h2 id="keys-title">Your key pair</h2>
@@ -29,13 +29,7 @@ export function KeyCard({ username }: { username: string }) {
         <dd>{k.algorithm}</dd>
         <dt>Fingerprint</dt>
         <dd>
-          <span className="fingerprint" aria-label={`Fingerprint: ${groups.join(' ')}`}>
-            {groups.map((g, i) => (
-              <span key={i} className="fp-group">
-                {g}
-              </span>
-            ))}
-          </span>{' '}
+          <Fingerprint value={k.fingerprint} />{' '}
           <CopyButton value={k.fingerprint} label="Copy fingerprint" />
         </dd>
         <dt>Key age</dt>

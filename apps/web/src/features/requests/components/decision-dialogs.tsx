@@ -3,10 +3,10 @@ import type { AccessRequest, ApproveBody } from '@sfe/contract';
 import { useId, useState, type FormEvent } from 'react';
 import { Dialog } from '../../../components/ui/dialog.tsx';
 import { ErrorAlert } from '../../../components/ui/error-alert.tsx';
+import { Fingerprint } from '../../../components/ui/fingerprint.tsx';
 import { Field } from '../../../components/ui/field.tsx';
 import { Spinner } from '../../../components/ui/spinner.tsx';
 import { fieldError } from '../../../lib/errors.ts';
-import { fingerprintGroups } from '../../../lib/format.ts';
 import { useApproveRequest, useDenyRequest, usePublicKey, useRevokeRequest } from '../api/requests.ts';
 
 interface DecisionProps {
@@ -21,20 +21,13 @@ function ConsultantKey({ request }: { request: AccessRequest }) {
   const key = usePublicKey(request.consultantId);
   if (key.isPending) return <Spinner label={`Loading ${request.consultantName}'s key…`} />;
   if (key.error) return <ErrorAlert title={`${request.consultantName}'s key could not be loaded.`} error={key.error} />;
-  const groups = fingerprintGroups(key.data.fingerprint);
   return (
     <dl className="details">
       <dt>{request.consultantName}&apos;s key</dt>
       <dd>{key.data.algorithm}</dd>
       <dt>Fingerprint</dt>
       <dd>
-        <span className="fingerprint" aria-label={`Fingerprint: ${groups.join(' ')}`}>
-          {groups.map((g, i) => (
-            <span key={i} className="fp-group">
-              {g}
-            </span>
-          ))}
-        </span>
+        <Fingerprint value={key.data.fingerprint} />
       </dd>
     </dl>
   );
