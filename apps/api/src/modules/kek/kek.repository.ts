@@ -37,19 +37,17 @@ export function createKekRepository(prisma: PrismaClient) {
       return counts;
     },
 
-    /** Live wrapped DEKs under any key but `keyId`, in id order after `cursor`. */
-    notUnder: async (keyId: string, cursor: string | null, limit: number): Promise<WrappedDekRow[]> =>
+    /**
+     * Live wrapped DEKs in id order after `cursor`: all of them, or (with `notUnder`)
+     * those wrapped by any key but that one.
+     */
+    page: async (filter: { notUnder?: string }, cursor: string | null, limit: number): Promise<WrappedDekRow[]> =>
       (await prisma.encryptedFile.findMany({
-        where: { ...live, OR: [{ kekId: { not: keyId } }, { kekId: null }], ...(cursor ? { id: { gt: cursor } } : {}) },
-        orderBy: { id: 'asc' },
-        take: limit,
-        select: dekSelect,
-      })) as WrappedDekRow[],
-
-    /** Every live wrapped DEK, in id order after `cursor`. */
-    all: async (cursor: string | null, limit: number): Promise<WrappedDekRow[]> =>
-      (await prisma.encryptedFile.findMany({
-        where: { ...live, ...(cursor ? { id: { gt: cursor } } : {}) },
+        where: {
+          ...live,
+          ...(filter.notUnder ? { OR: [{ kekId: { not: filter.notUnder } }, { kekId: null }] } : {}),
+          ...(cursor ? { id: { gt: cursor } } : {}),
+        },
         orderBy: { id: 'asc' },
         take: limit,
         select: dekSelect,

@@ -7,8 +7,8 @@ import type { BlobStore } from '../../stores/blobstore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { AuditDetails } from '../audit/audit.operations.ts';
 import { dekAssociatedData, unwrapFileDek } from '../files/files.context.ts';
-import type { KekRepository, Rewrap, RotationJobRow } from './kek.repository.ts';
-import { verifyDeks, type VerifyReport } from './kek.verify.ts';
+import type { KekRepository, Rewrap, RotationJobRow, WrappedDekRow } from './kek.repository.ts';
+import { unwrapFailureReason, verifyDeks, type VerifyFailureReason, type VerifyReport } from './kek.verify.ts';
 
 export interface KekServiceDeps {
   kek: KekRepository;
@@ -60,12 +60,12 @@ const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a,
 export function createKekService(deps: KekServiceDeps) {
   const { kek, audit } = deps;
 
+  /** Of these per-key-id counts, the key ids the configured ring lacks. */
+  const unconfigured = (counts: Record<string, number>, ring: KekRing) =>
+    Object.fromEntries(Object.entries(counts).filter(([keyId]) => !ring.has(keyId)));
+
   /** Key ids that wrap live values but are not in the configured ring, with their counts. */
-  async function missingKeyIds(): Promise<Record<string, number>> {
-    const ring = deps.kekRing();
-    const counts = await kek.countByKeyId();
-    return Object.fromEntries(Object.entries(counts).filter(([keyId]) => !ring.has(keyId)));
-  }
+  const missingKeyIds = async (): Promise<Record<string, number>> => unconfigured(await kek.countByKeyId(), deps.kekRing());
 
   // Null until first checked; once every key id is configured it stays so (new values
   // are only ever wrapped under the active key, and the ring changes only by restart).
@@ -102,9 +102,9 @@ export function createKekService(deps: KekServiceDeps) {
   }
 
   /** Re-wraps one batch; returns the rows' fate. Only the active key ever wraps. */
-  function rewrapBatch(ring: KekRing, rows: Awaited<ReturnType<KekRepository['notUnder']>>) {
+  function rewrapBatch(ring: KekRing, rows: WrappedDekRow[]) {
     const batch: Rewrap[] = [];
-    const failures: Array<{ fileId: string; reason: string }> = [];
+    const failures: Array<{ fileId: string; reason: VerifyFailureReason }> = [];
     for (const row of rows) {
       try {
         const dek = unwrapFileDek(ring, row.id, row.wrappedKey);
@@ -114,7 +114,7 @@ export function createKekService(deps: KekServiceDeps) {
           dek.fill(0);
         }
       } catch (error) {
-        failures.push({ fileId: row.id, reason: error instanceof AppError ? 'kek_unavailable' : 'unwrap_failed' });
+        failures.push({ fileId: row.id, reason: unwrapFailureReason(error) });
       }
     }
     return { batch, failures };
@@ -126,12 +126,12 @@ export function createKekService(deps: KekServiceDeps) {
    * is not configured: those values could not be re-wrapped, only reported as failed.
    */
   async function begin(actor: Actor | null): Promise<{ job: RotationJobRow; resumed: boolean; run: (options?: RunOptions) => Promise<RotationReport> }> {
-    const missing = await missingKeyIds();
-    if (Object.keys(missing).length > 0) {
-      throw fail('KEK_UNAVAILABLE', `Key ids ${Object.keys(missing).join(', ')} still wrap data but are not configured; add them to MASTER_KEY_PREVIOUS first.`);
-    }
     const ring = deps.kekRing();
     const before = await kek.countByKeyId();
+    const missing = Object.keys(unconfigured(before, ring));
+    if (missing.length > 0) {
+      throw fail('KEK_UNAVAILABLE', `Key ids ${missing.join(', ')} still wrap data but are not configured; add them to MASTER_KEY_PREVIOUS first.`);
+    }
     const owner = randomUUID();
     const now = new Date();
     const claimed = await kek.claim({
@@ -168,14 +168,13 @@ export function createKekService(deps: KekServiceDeps) {
     const actorFields = { userId: actor?.id ?? null, ipAddress: actor?.ip ?? null };
     let cursor = job.cursor;
     let done = job.done;
-    let failedHere = 0;
     try {
       for (;;) {
         if (options.signal?.aborted) {
           await kek.release(job.id, owner);
           throw fail('SERVICE_UNAVAILABLE', 'The rotation was interrupted; run it again to continue.');
         }
-        const rows = await kek.notUnder(ring.activeKeyId, cursor, deps.batchSize);
+        const rows = await kek.page({ notUnder: ring.activeKeyId }, cursor, deps.batchSize);
         const last = rows.at(-1);
         if (!last) break;
         const { batch, failures } = rewrapBatch(ring, rows);
@@ -193,7 +192,6 @@ export function createKekService(deps: KekServiceDeps) {
         if (!committed.owned) throw conflict('Another process took over this rotation.');
         cursor = last.id;
         done += rows.length;
-        failedHere += failures.length;
         await recordBatch(job.id, owner, details(committed.rewrapped), actorFields);
         options.onProgress?.({ done: Math.min(done, job.total), total: job.total });
       }
@@ -208,7 +206,7 @@ export function createKekService(deps: KekServiceDeps) {
     const after = await kek.countByKeyId();
     const verify = await verifyDeks({ kek, blobStore: deps.blobStore, ring, allowLegacyCiphers: deps.allowLegacyCiphers, deep: false });
     const counted = (await kek.findJob(job.id)) ?? job;
-    const failed = counted.failed > 0 || failedHere > 0 || !verify.ok;
+    const failed = counted.failed > 0 || !verify.ok;
     const now = new Date();
     const before = JSON.parse(job.beforeCounts) as Record<string, number>;
     const durationMs = now.getTime() - (job.startedAt ?? job.createdAt).getTime();

@@ -8,6 +8,9 @@ import type { KekRepository, WrappedDekRow } from './kek.repository.ts';
 
 export type VerifyFailureReason = 'kek_unavailable' | 'unwrap_failed' | 'blob_missing' | 'blob_corrupt';
 
+/** Why a wrapped DEK did not open: its key is not configured (unwrapFileDek's AppError), or it does not authenticate. */
+export const unwrapFailureReason = (error: unknown): VerifyFailureReason => (error instanceof AppError ? 'kek_unavailable' : 'unwrap_failed');
+
 export interface VerifyReport {
   checked: number;
   ok: boolean;
@@ -71,7 +74,7 @@ export async function verifyDeks(options: {
   let checked = 0;
   let cursor: string | null = null;
   for (;;) {
-    const rows = await options.kek.all(cursor, BATCH);
+    const rows = await options.kek.page({}, cursor, BATCH);
     if (rows.length === 0) break;
     for (const row of rows) {
       checked++;
@@ -79,7 +82,7 @@ export async function verifyDeks(options: {
       try {
         dek = unwrapFileDek(options.ring, row.id, row.wrappedKey);
       } catch (error) {
-        failed.push({ fileId: row.id, reason: error instanceof AppError ? 'kek_unavailable' : 'unwrap_failed' });
+        failed.push({ fileId: row.id, reason: unwrapFailureReason(error) });
         continue;
       }
       try {
