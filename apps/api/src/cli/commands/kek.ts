@@ -29,6 +29,15 @@ const counts = (value: Record<string, number>) =>
     .map(([keyId, n]) => `${keyId}: ${n}`)
     .join(', ') || 'none';
 
+/** A key for the operator: the 64 hex on the first line and its key id on the second, or `{ kek, keyId }`. */
+function printKey(result: { kek: string; keyId: string }, json: boolean | undefined): void {
+  if (json) printJson(result);
+  else process.stdout.write(`${result.kek}\n${result.keyId}\n`);
+}
+
+/** The errno code of a file-system failure, for a one-line message. */
+const errnoOf = (error: unknown) => (error as NodeJS.ErrnoException).code ?? 'error';
+
 /** OpenSSL writes `enc` output raw without -a; the backup is raw so docs/cli.md's command works as printed. */
 const openSslCommand = (file: string, iterations: number) => `openssl enc -d -aes-256-cbc -pbkdf2 -iter ${iterations} -in ${file}`;
 
@@ -43,8 +52,7 @@ export function kekCommands(program: Command): void {
       const key = randomBytes(32);
       const result = { kek: key.toString('hex'), keyId: kekId(key) };
       key.fill(0);
-      if (options.json) printJson(result);
-      else process.stdout.write(`${result.kek}\n${result.keyId}\n`);
+      printKey(result, options.json);
     });
 
   kek
@@ -174,7 +182,7 @@ export function kekCommands(program: Command): void {
       try {
         writeFileSync(options.out, Buffer.from(text.replace(/\s+/g, ''), 'base64'), { mode: 0o600, flag: 'wx' });
       } catch (error) {
-        throw refused(`${options.out} could not be created (${(error as NodeJS.ErrnoException).code ?? 'error'}); it is never overwritten`);
+        throw refused(`${options.out} could not be created (${errnoOf(error)}); it is never overwritten`);
       }
       await withContainer(async (container) => {
         await container.services.audit.record({ operation: 'backup_created', success: true, userId: null, ipAddress: 'cli', details: { kind: 'kek', keyId, iterations: options.iter } });
@@ -195,7 +203,7 @@ export function kekCommands(program: Command): void {
       try {
         content = readFileSync(options.in);
       } catch (error) {
-        throw refused(`${options.in} could not be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+        throw refused(`${options.in} could not be read (${errnoOf(error)})`);
       }
       const text = content.subarray(0, 8).toString('latin1') === 'Salted__' ? content.toString('base64') : content.toString('latin1');
       const passphrase = await readSecret('passphrase', { fromStdin: options.passphraseStdin === true });
@@ -208,8 +216,7 @@ export function kekCommands(program: Command): void {
       }
       const result = { kek: key.toString('hex'), keyId: kekId(key) };
       key.fill(0);
-      if (options.json) printJson(result);
-      else process.stdout.write(`${result.kek}\n${result.keyId}\n`);
+      printKey(result, options.json);
     });
 
   kek
@@ -237,7 +244,7 @@ export function kekCommands(program: Command): void {
         try {
           writeFileSync(file, `${header(i + 1)}${share}\n`, { mode: 0o600, flag: 'wx' });
         } catch (error) {
-          throw refused(`${file} could not be created (${(error as NodeJS.ErrnoException).code ?? 'error'}); shares are never overwritten`);
+          throw refused(`${file} could not be created (${errnoOf(error)}); shares are never overwritten`);
         }
         return file;
       });
@@ -264,7 +271,6 @@ export function kekCommands(program: Command): void {
       key.fill(0);
       const [label] = labels;
       if (label?.startsWith('kek_') && label !== result.keyId) throw new CliError(`the shares rebuild ${result.keyId}, not ${label}`, EXIT.failed);
-      if (options.json) printJson(result);
-      else process.stdout.write(`${result.kek}\n${result.keyId}\n`);
+      printKey(result, options.json);
     });
 }
