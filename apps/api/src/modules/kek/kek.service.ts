@@ -64,17 +64,20 @@ export function createKekService(deps: KekServiceDeps) {
   const unconfigured = (counts: Record<string, number>, ring: KekRing) =>
     Object.fromEntries(Object.entries(counts).filter(([keyId]) => !ring.has(keyId)));
 
-  /** Key ids that wrap live values but are not in the configured ring, with their counts. */
-  const missingKeyIds = async (): Promise<Record<string, number>> => unconfigured(await kek.countByKeyId(), deps.kekRing());
-
-  // Null until first checked; once every key id is configured it stays so (new values
+  // Null until first counted; once every key id is configured it stays so (new values
   // are only ever wrapped under the active key, and the ring changes only by restart).
   let missingCache: Record<string, number> | null = null;
 
+  /** Key ids that wrap live values but are not in the configured ring, with their counts. */
+  async function missingKeyIds(): Promise<Record<string, number>> {
+    missingCache = unconfigured(await kek.countByKeyId(), deps.kekRing());
+    return missingCache;
+  }
+
   /** KEK_UNAVAILABLE while a key id that wraps data is not configured. */
   async function assertReady(): Promise<void> {
-    if (missingCache === null || Object.keys(missingCache).length > 0) missingCache = await missingKeyIds();
-    if (Object.keys(missingCache).length > 0) throw kekUnavailable();
+    const missing = missingCache === null || Object.keys(missingCache).length > 0 ? await missingKeyIds() : missingCache;
+    if (Object.keys(missing).length > 0) throw kekUnavailable();
   }
 
   async function status(): Promise<KekStatus> {
