@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createApiClient } from '@sfe/api-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, newPerson, screenshot } from './helpers/browser.ts';
+import { launchBrowser, newPerson, screenshot, signIn } from './helpers/browser.ts';
 import { startServer, type RunningServer } from './helpers/server.ts';
 import { buildSpa } from './helpers/spa.ts';
 
@@ -36,14 +36,6 @@ async function person(): Promise<Page> {
   return page;
 }
 
-async function signIn(page: Page, username: string, password: string) {
-  await page.goto('/sign-in');
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('**/files');
-}
-
 beforeAll(async () => {
   await buildSpa();
   server = await startServer({ MASTER_KEY, MASTER_KEY_PREVIOUS: PREVIOUS_KEY });
@@ -66,7 +58,7 @@ afterAll(async () => {
 describe('admin console: master key', () => {
   it('shows what each key id wraps, verifies, and rotates with a confirmation', async () => {
     const page = await person();
-    await signIn(page, ADMIN.username, ADMIN.password);
+    await signIn(page, ADMIN);
     await page.getByRole('link', { name: 'Master key' }).click();
     await page.getByRole('heading', { name: 'Master key' }).waitFor();
     const rows = page.locator('tbody tr');
@@ -90,7 +82,7 @@ describe('admin console: master key', () => {
 
   it('is the not-found page for anyone else, who never sees the admin screen', async () => {
     const page = await person();
-    await signIn(page, 'keys.consultant', 'consultant pass phrase');
+    await signIn(page, { username: 'keys.consultant', password: 'consultant pass phrase' });
     expect(await page.getByRole('link', { name: 'Master key' }).count()).toBe(0);
     await page.goto('/admin/master-key');
     await page.getByRole('heading', { name: 'Page not found' }).waitFor();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { installPickerRecorder, launchBrowser, newPerson, recordedBytes, screenshot } from './helpers/browser.ts';
+import { installPickerRecorder, launchBrowser, newPerson, recordedBytes, row, screenshot } from './helpers/browser.ts';
 import { startServer, type RunningServer } from './helpers/server.ts';
 import { buildSpa } from './helpers/spa.ts';
 
@@ -25,10 +25,6 @@ async function signUp(page: Page, who: { username: string; password: string }, r
   await page.getByLabel(role).check();
   await page.getByRole('button', { name: 'Sign up' }).click();
   await page.waitForURL('**/files');
-}
-
-function row(page: Page, text: string) {
-  return page.locator('tr', { hasText: text });
 }
 
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { createApiClient } from '@sfe/api-client';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, newPerson } from './helpers/browser.ts';
+import { launchBrowser, newPerson, row, signIn } from './helpers/browser.ts';
 import { startServer, type RunningServer } from './helpers/server.ts';
 import { buildSpa } from './helpers/spa.ts';
 
@@ -14,18 +14,6 @@ const FILENAME = 'ledger-2026.csv';
 
 let server: RunningServer;
 let browser: Browser;
-
-async function signIn(page: Page, who: { username: string; password: string }) {
-  await page.goto('/sign-in');
-  await page.getByLabel('Username').fill(who.username);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('**/files');
-}
-
-function row(page: Page, text: string) {
-  return page.locator('tr', { hasText: text });
-}
 
 beforeAll(async () => {
   await buildSpa();

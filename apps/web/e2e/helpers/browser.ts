@@ -68,3 +68,15 @@ export async function recordedBytes(page: Page): Promise<Buffer> {
   const chunks = await page.evaluate(() => Reflect.get(window, '__savedChunks') as number[][]);
   return Buffer.concat(chunks.map((c) => Buffer.from(c)));
 }
+
+/** Signs in through the sign-in page and waits for the files screen. */
+export async function signIn(page: Page, who: { username: string; password: string }): Promise<void> {
+  await page.goto('/sign-in');
+  await page.getByLabel('Username').fill(who.username);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL('**/files');
+}
+
+/** The table row that mentions `text` (a file name, a username). */
+export const row = (page: Page, text: string) => page.locator('tr', { hasText: text });
