@@ -5,7 +5,7 @@ import type { Config } from './config.ts';
 import { createPrismaClient } from './db/client.ts';
 import { applyMigrations } from './db/migrate-runner.ts';
 import { fail } from './lib/errors.ts';
-import { createLimiter } from './lib/limiter.ts';
+import { createLimiter, type Limiter } from './lib/limiter.ts';
 import { createAccessRequestsRepository } from './modules/access-requests/access-requests.repository.ts';
 import { createAccessRequestsService } from './modules/access-requests/access-requests.service.ts';
 import type { Alert } from '@sfe/contract';
@@ -48,9 +48,13 @@ export interface ContainerHooks {
   onAlert?: (alert: Alert) => void;
 }
 
-/** Parts a test may replace (only the fail-closed audit test does: a store that refuses writes). */
+/**
+ * Parts a test may replace with a failing one: an audit store that refuses writes (the
+ * fail-closed tests) and a key generator that breaks (the keygen_failure alert).
+ */
 export interface ContainerOverrides {
   auditRepository?: AuditRepository;
+  keygenLimiter?: Limiter;
 }
 
 /**
@@ -92,7 +96,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
   });
   if (hooks.onAudit) audit.subscribe(hooks.onAudit);
   const kdfLimiter = createLimiter(config.kdfConcurrency);
-  const keygenLimiter = createLimiter(config.keygenConcurrency, {
+  const keygenLimiter = overrides.keygenLimiter ?? createLimiter(config.keygenConcurrency, {
     maxQueue: config.keygenQueue,
     whenFull: () => fail('SERVICE_UNAVAILABLE', 'Key generation is busy; nothing was changed. Try again shortly.', { 'retry-after': '10' }),
   });
