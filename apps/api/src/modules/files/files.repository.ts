@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../../db/client.ts';
+import { likeLiteral } from '../../lib/like.ts';
 
 export interface FileRow {
   id: string;
@@ -42,7 +43,6 @@ export interface FileListFilter {
 }
 
 /** `text` as a LIKE pattern that matches it literally (with ESCAPE '\\'): _ and % are characters, not wildcards. */
-export const likeLiteral = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 export function createFilesRepository(prisma: PrismaClient) {
   /**
