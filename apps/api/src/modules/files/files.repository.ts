@@ -126,7 +126,7 @@ export function createFilesRepository(prisma: PrismaClient) {
         });
         if (updated.count === 0) return null;
         const revoked = await tx.accessRequest.updateMany({
-          where: { fileId: id, status: { in: ['pending', 'approved'] } },
+          where: { fileId: id, status: { in: ['pending', 'approved', 'suspended'] } },
           data: { status: 'revoked', wrappedSymmetricKey: null, openKey: null, processedAt: now },
         });
         return { revokedRequests: revoked.count };
