@@ -80,3 +80,16 @@ export async function signIn(page: Page, who: { username: string; password: stri
 
 /** The table row that mentions `text` (a file name, a username). */
 export const row = (page: Page, text: string) => page.locator('tr', { hasText: text });
+
+/** Where the admin screenshots for the docs go (committed, looked at by people). */
+export const docsScreenshotDir = path.resolve(import.meta.dirname, '../../../../docs/screenshots');
+
+/** A full-page PNG under docs/screenshots/, after checking nothing sticks out sideways. */
+export async function docsScreenshot(page: Page, name: string): Promise<void> {
+  await mkdir(docsScreenshotDir, { recursive: true });
+  await page.screenshot({ path: path.join(docsScreenshotDir, `${name}.png`), fullPage: true });
+}
+
+/** Pixels the page is wider than its viewport (0 when nothing overflows off-screen). */
+export const horizontalOverflow = (page: Page) =>
+  page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
