@@ -23,6 +23,7 @@ import type { AuditEvent } from './modules/audit/audit.operations.ts';
 import { createAuthService, type AccessTokenClaims } from './modules/auth/auth.service.ts';
 import { createPasswordAttempts } from './modules/auth/password-attempts.ts';
 import { createRefreshTokensRepository } from './modules/auth/refresh-tokens.repository.ts';
+import { createSignInThrottleRepository } from './modules/auth/sign-in-throttle.repository.ts';
 import { createUnknownUserLockoutRepository } from './modules/auth/unknown-user-lockout.repository.ts';
 import { createFilesRepository } from './modules/files/files.repository.ts';
 import { createFilesService } from './modules/files/files.service.ts';
@@ -103,6 +104,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
   const passwordAttempts = createPasswordAttempts({
     users: repositories.users,
     unknownUsers: createUnknownUserLockoutRepository(prisma),
+    signInThrottle: createSignInThrottleRepository(prisma),
     audit,
   });
   const unlockPrivateKey = createPrivateKeyUnlock({ keyStore, audit, kdfLimiter, passwordAttempts });
