@@ -31,12 +31,13 @@ async function person(): Promise<Page> {
 }
 
 /** Both widths of one screen into docs/screenshots/, with nothing off-screen at phone width. */
-async function screenshots(page: Page, name: string): Promise<void> {
+async function screenshots(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
   await page.setViewportSize({ width: 1280, height: 860 });
-  await docsScreenshot(page, `admin-${name}-1280`);
+  await docsScreenshot(page, `admin-${name}-1280`, options);
   await page.setViewportSize({ width: 390, height: 844 });
-  expect(await horizontalOverflow(page), `${name} at 390 px`).toBe(0);
-  await docsScreenshot(page, `admin-${name}-390`);
+  // Polled: the chart redraws for the new width on a resize observer callback.
+  await expect.poll(() => horizontalOverflow(page), { message: `${name} at 390 px` }).toBe(0);
+  await docsScreenshot(page, `admin-${name}-390`, options);
   await page.setViewportSize({ width: 1280, height: 860 });
 }
 
@@ -104,6 +105,7 @@ describe('admin console', () => {
     expect(plan).toMatch(/end every session/);
     expect(plan).toMatch(/revoke every grant \(1 active grant now\)/);
     expect(plan).toMatch(/delete the private key of victim\.consultant/);
+    await screenshots(admin, 'incident-response', { fullPage: false });
     await dialog.getByRole('button', { name: 'Run incident response' }).click();
     const done = dialog.getByRole('status');
     await done.waitFor();
@@ -192,7 +194,7 @@ describe('admin console', () => {
     await dialog.getByLabel(`Type ${LEAVER.username} to confirm`).fill(LEAVER.username);
     await confirm.click();
     await dialog.getByLabel('Erasure certificate').waitFor();
-    await screenshots(admin, 'erasure-certificate');
+    await screenshots(admin, 'erasure-certificate', { fullPage: false });
     const [file] = await Promise.all([admin.waitForEvent('download'), dialog.getByRole('button', { name: 'Download certificate (JSON)' }).click()]);
     const certificate = JSON.parse(await readFile(await file.path(), 'utf8')) as ErasureCertificate;
     expect(JSON.parse((await dialog.getByLabel('Erasure certificate').textContent()) ?? '')).toEqual(certificate);

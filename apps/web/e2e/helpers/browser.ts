@@ -84,12 +84,21 @@ export const row = (page: Page, text: string) => page.locator('tr', { hasText: t
 /** Where the admin screenshots for the docs go (committed, looked at by people). */
 export const docsScreenshotDir = path.resolve(import.meta.dirname, '../../../../docs/screenshots');
 
-/** A full-page PNG under docs/screenshots/, after checking nothing sticks out sideways. */
-export async function docsScreenshot(page: Page, name: string): Promise<void> {
+/** A PNG under docs/screenshots/: the full page, or only the viewport (a modal dialog covers only that). */
+export async function docsScreenshot(page: Page, name: string, { fullPage = true } = {}): Promise<void> {
   await mkdir(docsScreenshotDir, { recursive: true });
-  await page.screenshot({ path: path.join(docsScreenshotDir, `${name}.png`), fullPage: true });
+  // No focus ring left over from the test's typing.
+  await page.evaluate(() => (document.activeElement instanceof HTMLElement && !document.activeElement.closest('[role="dialog"]') ? document.activeElement.blur() : undefined));
+  await page.screenshot({ path: path.join(docsScreenshotDir, `${name}.png`), fullPage });
 }
 
-/** Pixels the page is wider than its viewport (0 when nothing overflows off-screen). */
+/**
+ * Pixels the page, or a canvas clipped inside it, is wider than the viewport (0 when
+ * nothing sticks out off-screen).
+ */
 export const horizontalOverflow = (page: Page) =>
-  page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const canvases = Array.from(document.querySelectorAll('canvas'), (c) => Math.ceil(c.getBoundingClientRect().right) - width);
+    return Math.max(0, document.documentElement.scrollWidth - width, ...canvases);
+  });

@@ -30,7 +30,7 @@ function AlertRow({ alert, usernames }: { alert: Alert; usernames: ReadonlyMap<s
       <td data-label={COLUMNS[1]}>
         <span className={`badge badge-${alert.severity}`}>{alert.severity}</span>
       </td>
-      <td data-label={COLUMNS[2]} className="wrap">
+      <td data-label={COLUMNS[2]} className="name">
         {subject}
       </td>
       <td data-label={COLUMNS[3]} className="reason">

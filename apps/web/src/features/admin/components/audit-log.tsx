@@ -28,7 +28,7 @@ function EntryRow({ entry, usernames }: { entry: AuditEntry; usernames: Readonly
       <td data-label={COLUMNS[2]}>
         <span className={`badge badge-${entry.success ? 'ok' : 'failed'}`}>{entry.success ? 'Succeeded' : 'Failed'}</span>
       </td>
-      <td data-label={COLUMNS[3]} className="wrap">
+      <td data-label={COLUMNS[3]} className="name">
         {entry.userId ? (usernames.get(entry.userId) ?? <code>{entry.userId}</code>) : '—'}
       </td>
       <td data-label={COLUMNS[4]}>{entry.ipAddress ?? '—'}</td>

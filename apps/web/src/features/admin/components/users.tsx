@@ -37,7 +37,7 @@ function lockWords(user: AdminUser): string {
 function UserRow({ user, self, onOpen }: { user: AdminUser; self: boolean; onOpen: (action: ConfirmedAction) => void }) {
   return (
     <tr data-user={user.username}>
-      <td data-label={COLUMNS[0]} className="wrap">
+      <td data-label={COLUMNS[0]} className="name">
         <strong>{user.username}</strong>
         {self ? <span className="muted"> (you)</span> : null}
       </td>
