@@ -173,5 +173,6 @@ describe('pkcs11 KEK provider (SoftHSM2)', () => {
       await rm(target, { recursive: true, force: true });
       await rm(archive, { force: true });
     }
-  });
+    // Several CLI processes in a row (each applies migrations and opens the token).
+  }, 300_000);
 });
