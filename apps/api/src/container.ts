@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createKekRing, parseKek } from '@sfe/crypto';
 import type { Config } from './config.ts';
 import { createPrismaClient } from './db/client.ts';
 import { applyMigrations } from './db/migrate-runner.ts';
@@ -34,7 +33,8 @@ import { createKeyRotationRepository } from './modules/users/key-rotation.reposi
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { createUsersService } from './modules/users/users.service.ts';
 import { createPrivateKeyUnlock } from './modules/users/private-key-unlock.ts';
-import { createFsBlobStore } from './stores/blobstore/index.ts';
+import { openBlobStore } from './stores/blobstore/index.ts';
+import { openKekProvider } from './stores/kek/index.ts';
 import { openKeyStore } from './stores/keystore/index.ts';
 import { createDbRateLimitStore } from './stores/rate-limit-store.ts';
 
@@ -71,8 +71,9 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     dataDir: config.dataDir,
     serverSelectionTimeoutMS: config.keyStoreTimeoutMs,
   });
-  const blobStore = await createFsBlobStore(path.join(config.dataDir, 'blobs'));
-  const ring = createKekRing(parseKek(config.masterKey), config.masterKeyPrevious.map(parseKek));
+  const blobStore = await openBlobStore(config.blobStore, config.dataDir);
+  const kekProvider = await openKekProvider(config);
+  const ring = kekProvider.ring;
   const kekRing = () => ring;
 
   const repositories = {
@@ -210,6 +211,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     signer,
     webhook,
     kekRing,
+    kekProvider,
     keyStore,
     blobStore,
     repositories,
@@ -222,6 +224,8 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
       await webhook?.drain();
       await prisma.$disconnect();
       await keyStore.close();
+      blobStore.close();
+      await kekProvider.close();
     },
   };
 }
