@@ -10,20 +10,17 @@ export function createDbRateLimitStore(prisma: PrismaClient) {
 
   async function increment(key: string, windowMs: number): Promise<{ current: number; ttl: number }> {
     const now = Date.now();
-    const rows = await prisma.$queryRawUnsafe<Array<{ count: number | bigint; reset_at: number | bigint }>>(
-      `INSERT INTO rate_limits (key, count, reset_at) VALUES (?, 1, ?)
+    // Standard SQL both engines run as one statement (INSERT ... ON CONFLICT ... RETURNING,
+    // SQLite >= 3.35, PostgreSQL >= 9.5); Prisma numbers the placeholders per engine.
+    const rows = await prisma.$queryRaw<Array<{ count: number | bigint; reset_at: number | bigint }>>`
+      INSERT INTO rate_limits (key, count, reset_at) VALUES (${key}, 1, ${now + windowMs})
        ON CONFLICT(key) DO UPDATE SET
-         count = CASE WHEN rate_limits.reset_at <= ? THEN 1 ELSE rate_limits.count + 1 END,
-         reset_at = CASE WHEN rate_limits.reset_at <= ? THEN excluded.reset_at ELSE rate_limits.reset_at END
-       RETURNING count, reset_at`,
-      key,
-      now + windowMs,
-      now,
-      now,
-    );
+         count = CASE WHEN rate_limits.reset_at <= ${now} THEN 1 ELSE rate_limits.count + 1 END,
+         reset_at = CASE WHEN rate_limits.reset_at <= ${now} THEN excluded.reset_at ELSE rate_limits.reset_at END
+       RETURNING count, reset_at`;
     // Now and then, drop windows that ended long ago so the table stays small.
     if (++calls % 500 === 0) {
-      await prisma.$executeRawUnsafe('DELETE FROM rate_limits WHERE reset_at < ?', now - windowMs);
+      await prisma.$executeRaw`DELETE FROM rate_limits WHERE reset_at < ${now - windowMs}`;
     }
     const row = rows[0];
     if (!row) throw new Error('rate limit upsert returned no row');

@@ -178,7 +178,7 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       const row = await visible(actor, id);
       if (actor.role === 'consultant') throw forbidden('Only the owning organization or an admin can revoke a grant.');
       const now = new Date();
-      const from = effectiveStatus(row, now) === 'expired' ? [] : ['pending', 'approved', 'suspended'];
+      const from = effectiveStatus(row, now) === 'expired' ? [] : (['pending', 'approved', 'suspended'] as const);
       const closed = await requests.close(id, from, 'revoked', { processedById: actor.id, now });
       if (!closed) {
         await audit.record({ operation: 'access_revoked', success: false, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: row.fileId, from: row.status } });

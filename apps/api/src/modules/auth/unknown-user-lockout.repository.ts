@@ -15,22 +15,15 @@ export function createUnknownUserLockoutRepository(prisma: PrismaClient) {
       policy: { windowMs: number; threshold: number; lockMs: number },
     ): Promise<{ count: number; until: Date }> {
       const at = now.getTime();
-      const rows = await prisma.$queryRawUnsafe<Array<{ count: number | bigint; reset_at: number | bigint }>>(
-        `INSERT INTO rate_limits (key, count, reset_at) VALUES (?, 1, ?)
+      const rows = await prisma.$queryRaw<Array<{ count: number | bigint; reset_at: number | bigint }>>`
+        INSERT INTO rate_limits (key, count, reset_at) VALUES (${`lockout|${usernameKey}`}, 1, ${at + policy.windowMs})
          ON CONFLICT(key) DO UPDATE SET
-           count = CASE WHEN rate_limits.reset_at <= ? THEN 1 ELSE rate_limits.count + 1 END,
+           count = CASE WHEN rate_limits.reset_at <= ${at} THEN 1 ELSE rate_limits.count + 1 END,
            reset_at = CASE
-             WHEN rate_limits.reset_at <= ? THEN excluded.reset_at
-             WHEN rate_limits.count + 1 = ? THEN ?
+             WHEN rate_limits.reset_at <= ${at} THEN excluded.reset_at
+             WHEN rate_limits.count + 1 = ${policy.threshold} THEN ${at + policy.lockMs}
              ELSE rate_limits.reset_at END
-         RETURNING count, reset_at`,
-        `lockout|${usernameKey}`,
-        at + policy.windowMs,
-        at,
-        at,
-        policy.threshold,
-        at + policy.lockMs,
-      );
+         RETURNING count, reset_at`;
       const row = rows[0];
       if (!row) throw new Error('lockout upsert returned no row');
       return { count: Number(row.count), until: new Date(Number(row.reset_at)) };

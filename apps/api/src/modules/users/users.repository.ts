@@ -1,20 +1,4 @@
-import type { PrismaClient } from '../../db/client.ts';
-
-export interface UserRow {
-  id: string;
-  username: string;
-  passwordHash: string;
-  role: string;
-  status: string;
-  publicKeyPem: string | null;
-  publicKeyFingerprint: string | null;
-  keyAlgorithm: string | null;
-  keyGeneratedAt: Date | null;
-  tokenVersion: number;
-  lockedUntil: Date | null;
-  createdAt: Date;
-}
-
+import type { Prisma, PrismaClient, UserRole, UserStatus } from '../../db/client.ts';
 
 const userSelect = {
   id: true,
@@ -29,17 +13,16 @@ const userSelect = {
   tokenVersion: true,
   lockedUntil: true,
   createdAt: true,
-} as const;
+} as const satisfies Prisma.UserSelect;
+
+export type UserRow = Prisma.UserGetPayload<{ select: typeof userSelect }>;
 
 /** The case-folded form that makes a username unique. */
 export const usernameKeyOf = (username: string) => username.toLowerCase();
 
-export interface AdminUserRow extends UserRow {
-  lastLoginAt: Date | null;
-  failedLoginCount: number;
-}
+const adminUserSelect = { ...userSelect, lastLoginAt: true, failedLoginCount: true } as const satisfies Prisma.UserSelect;
 
-const adminUserSelect = { ...userSelect, lastLoginAt: true, failedLoginCount: true } as const;
+export type AdminUserRow = Prisma.UserGetPayload<{ select: typeof adminUserSelect }>;
 
 export function createUsersRepository(prisma: PrismaClient) {
   return {
@@ -57,7 +40,7 @@ export function createUsersRepository(prisma: PrismaClient) {
       id: string;
       username: string;
       passwordHash: string;
-      role: string;
+      role: UserRole;
       publicKeyPem: string;
       publicKeyFingerprint: string;
       keyAlgorithm: string;
@@ -142,12 +125,13 @@ export function createUsersRepository(prisma: PrismaClient) {
     findForAdmin: (id: string): Promise<AdminUserRow | null> => prisma.user.findUnique({ where: { id }, select: adminUserSelect }),
 
     /** Oldest first by creation; the cursor is the id of the last row of the previous page. */
-    async listForAdmin(filter: { role?: string; status?: string; q?: string; limit: number; cursor?: string }) {
+    async listForAdmin(filter: { role?: UserRole; status?: UserStatus; q?: string; limit: number; cursor?: string }) {
       const rows = await prisma.user.findMany({
         where: {
           ...(filter.role ? { role: filter.role } : {}),
           ...(filter.status ? { status: filter.status } : {}),
-          ...(filter.q ? { username: { contains: filter.q } } : {}),
+          // The folded name: one case-insensitive match on both engines (PostgreSQL's LIKE is case-sensitive).
+          ...(filter.q ? { usernameKey: { contains: usernameKeyOf(filter.q) } } : {}),
         },
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
         take: filter.limit + 1,
@@ -165,7 +149,7 @@ export function createUsersRepository(prisma: PrismaClient) {
      * Compare-and-set on the status; leaving "active" also bumps the token version in
      * the same statement, so every access token of the user fails its next request.
      */
-    async setStatus(id: string, from: string, to: 'active' | 'disabled'): Promise<boolean> {
+    async setStatus(id: string, from: UserStatus, to: 'active' | 'disabled'): Promise<boolean> {
       const result = await prisma.user.updateMany({
         where: { id, status: from },
         data: { status: to, ...(to === 'disabled' ? { tokenVersion: { increment: 1 } } : {}) },
