@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient, type PrismaClient } from '../../src/db/client.ts';
 import { createAuditRepository, type AuditRepository } from '../../src/modules/audit/audit.repository.ts';
 import { buildTestApp, makeDataDir, type TestApp } from '../helpers/app.ts';
+import { testDatabaseUrl } from '../helpers/database.ts';
 import { approve, downloadRaw, expectProblem, grantedPair, loginRaw, newUser, requestAccess, uploadFile, PASSWORD } from '../helpers/fixtures.ts';
 
 /**
@@ -16,7 +17,7 @@ describe('fail-closed audit', () => {
 
   beforeAll(async () => {
     const dataDir = await makeDataDir();
-    prisma = createPrismaClient(`file:${path.join(dataDir, 'sfe.db')}`);
+    prisma = createPrismaClient(testDatabaseUrl(dataDir) ?? `file:${path.join(dataDir, 'sfe.db')}`);
     const real = createAuditRepository(prisma);
     const auditRepository: AuditRepository = {
       ...real,
