@@ -22,7 +22,7 @@ interface Session {
   token: string;
 }
 
-describe('two replicas on one PostgreSQL, one key store, one blob directory', () => {
+describe('two replicas on one PostgreSQL, one key store, one blob directory', { timeout: 300_000 }, () => {
   let dataDir: string;
   let mongo: Jongodb;
   let prisma: PrismaClient;
@@ -85,13 +85,13 @@ describe('two replicas on one PostgreSQL, one key store, one blob directory', ()
     if (!url) throw new Error('the api-pg project provides the server');
     await start({ MASTER_KEY: K0 });
     prisma = createPrismaClient(url);
-  });
+  }, 300_000);
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.stop()));
     await prisma?.$disconnect();
     await mongo?.stop();
     await rm(dataDir, { recursive: true, force: true });
-  });
+  }, 120_000);
 
   let org: Session;
   let con: Session;
