@@ -5,6 +5,6 @@ import { defineConfig } from 'vitest/config';
 // script provides both).
 export default defineConfig({
   test: {
-    projects: ['packages/*/vitest.config.ts', 'apps/*/vitest.config.ts', 'apps/web/vitest.e2e.config.ts'],
+    projects: ['packages/*/vitest.config.ts', 'apps/*/vitest.config.ts', 'apps/api/vitest.pg.config.ts', 'apps/web/vitest.e2e.config.ts'],
   },
 });

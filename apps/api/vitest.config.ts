@@ -5,6 +5,8 @@ export default defineConfig({
     name: 'api',
     root: import.meta.dirname,
     include: ['test/**/*.test.ts'],
+    // Need the PostgreSQL server of the api-pg project (vitest.pg.config.ts).
+    exclude: ['test/pg/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Each test file gets its own DATA_DIR and SQLite file; files run in parallel

@@ -58,7 +58,7 @@ async function seedFiles(databaseUrl: string, ownerId: string): Promise<void> {
         contentType: 'application/octet-stream',
         size: 1024n,
         sha256: '0'.repeat(64),
-        algorithm: 'aes-256-gcm',
+        algorithm: 'aes_256_gcm' as const,
         description: null,
         blobKey: `bench-${id}`,
         wrappedKey,

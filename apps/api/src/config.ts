@@ -233,7 +233,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     throw new ConfigError('MONGODB_URI must start with mongodb:// or mongodb+srv://.');
   }
   const databaseUrl = env.DATABASE_URL || `file:${path.join(dataDir, 'sfe.db')}`;
-  if (!databaseUrl.startsWith('file:')) throw new ConfigError('DATABASE_URL must be a SQLite URL (file:/absolute/path.db).');
+  if (!/^(file:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a SQLite URL (file:/absolute/path.db) or a PostgreSQL URL (postgresql://user:password@host:5432/db).');
+  }
 
   assertMongoAuthenticated(env, mongodbUri, isProduction, configError);
   const blobStore = blobStoreFrom(env, isProduction, configError);

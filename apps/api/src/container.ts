@@ -1,5 +1,3 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Config } from './config.ts';
 import { createPrismaClient } from './db/client.ts';
 import { applyMigrations } from './db/migrate-runner.ts';
@@ -38,8 +36,6 @@ import { openKekProvider } from './stores/kek/index.ts';
 import { openKeyStore } from './stores/keystore/index.ts';
 import { createDbRateLimitStore } from './stores/rate-limit-store.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const MIGRATIONS_DIR = path.resolve(here, '../../../prisma/migrations');
 
 export interface ContainerHooks {
   log: ErrorLogger & { warn?(context: object, message: string): void };
@@ -64,7 +60,7 @@ export interface ContainerOverrides {
  * schema engine needs the SQLite file before the client opens it).
  */
 export async function createContainer(config: Config, hooks: ContainerHooks, overrides: ContainerOverrides = {}) {
-  await applyMigrations({ databaseUrl: config.databaseUrl, migrationsDir: MIGRATIONS_DIR });
+  await applyMigrations({ databaseUrl: config.databaseUrl });
   const prisma = createPrismaClient(config.databaseUrl);
   const keyStore = await openKeyStore({
     ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),

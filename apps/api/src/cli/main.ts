@@ -8,6 +8,7 @@ import { adminCommands } from './commands/admin.ts';
 import { auditCommands } from './commands/audit.ts';
 import { userCommands } from './commands/user.ts';
 import { backupCommands } from './commands/backup.ts';
+import { dbCommands } from './commands/db.ts';
 import { decryptCommand } from './commands/decrypt.ts';
 import { kekCommands } from './commands/kek.ts';
 import { CliError, EXIT } from './io.ts';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   kekCommands(program);
   backupCommands(program);
   decryptCommand(program);
+  dbCommands(program);
   // Every subcommand reports usage errors the same way instead of exiting by itself.
   const override = (command: Command) => {
     command.exitOverride();

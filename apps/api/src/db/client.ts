@@ -1,19 +1,33 @@
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapter, SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { PrismaClient as PostgresPrismaClient } from '../generated/prisma-postgresql/client.ts';
+import { databaseProvider, type DatabaseProvider } from './provider.ts';
 import { absoluteSqliteUrl } from './sqlite-url.ts';
 
+/**
+ * One client type for the whole app: the SQLite client's. The PostgreSQL client is
+ * generated from the same models (prisma/postgresql/schema.prisma differs only in its
+ * provider), so its API is the same; typing both as the SQLite one keeps code to what
+ * both engines do (no PostgreSQL-only filters creep in).
+ */
 export type { PrismaClient };
 export { Prisma } from '../generated/prisma/client.ts';
 export type {
   AccessRequest,
+  AccessRequestStatus,
   Alert,
   CryptoLog,
   EncryptedFile,
+  EncryptionAlgorithm,
   RefreshToken,
   RotationJob,
   User,
+  UserRole,
+  UserStatus,
 } from '../generated/prisma/client.ts';
+export type { DatabaseProvider } from './provider.ts';
 
 /** How long a statement waits for another connection's write lock before SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 5_000;
@@ -30,14 +44,39 @@ const CONNECTION_PRAGMAS = ['journal_mode = WAL', 'synchronous = FULL', 'foreign
   .map((pragma) => `PRAGMA ${pragma};`)
   .join('\n');
 
+/** Connections each process keeps to PostgreSQL at most (node-postgres pool size). */
+export const POSTGRES_POOL_MAX = 10;
+
+const providers = new WeakMap<object, DatabaseProvider>();
+
 /**
- * The app's Prisma client over a SQLite file. Apply migrations (migrateDeploy) before
- * calling this: the migration engine needs the file to itself.
+ * The app's Prisma client for DATABASE_URL: a SQLite file (better-sqlite3) or
+ * PostgreSQL (node-postgres pool). Apply migrations (applyMigrations) first: on SQLite
+ * the migration engine needs the file to itself.
  */
 export function createPrismaClient(databaseUrl: string): PrismaClient {
-  const url = absoluteSqliteUrl(databaseUrl);
-  const adapter = withConnectionPragmas(new PrismaBetterSqlite3({ url, timeout: BUSY_TIMEOUT_MS }));
-  return new PrismaClient({ adapter });
+  const provider = databaseProvider(databaseUrl);
+  let client: PrismaClient;
+  if (provider === 'postgresql') {
+    const adapter = new PrismaPg({ connectionString: databaseUrl, max: POSTGRES_POOL_MAX });
+    client = new PostgresPrismaClient({ adapter }) as unknown as PrismaClient;
+  } else {
+    const url = absoluteSqliteUrl(databaseUrl);
+    const adapter = withConnectionPragmas(new PrismaBetterSqlite3({ url, timeout: BUSY_TIMEOUT_MS }));
+    client = new PrismaClient({ adapter });
+  }
+  providers.set(client, provider);
+  return client;
+}
+
+/**
+ * Which engine a client talks to, for the few raw statements whose SQL differs (type
+ * casts of bound parameters); everything else goes through Prisma's query builder.
+ */
+export function providerOf(prisma: PrismaClient): DatabaseProvider {
+  const provider = providers.get(prisma);
+  if (provider === undefined) throw new Error('not a client made by createPrismaClient');
+  return provider;
 }
 
 /**

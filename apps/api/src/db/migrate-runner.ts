@@ -1,8 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { readMigrationList } from './migrations-dir.ts';
 import { MigrationError } from './migration-history.ts';
 import { BUSY_TIMEOUT_MS } from './client.ts';
+import { databaseProvider, MIGRATIONS_DIRS } from './provider.ts';
 import { sqliteFilePath } from './sqlite-url.ts';
 
 /**
@@ -15,10 +17,14 @@ import { sqliteFilePath } from './sqlite-url.ts';
  *
  * Refuses, like deploy, a history that needs a person: a migration that failed
  * earlier, one edited after it was applied, or applied ones missing from the folder.
+ *
+ * SQLite and PostgreSQL each have their own folder (MIGRATIONS_DIRS) and Prisma's DDL
+ * for the history table. On PostgreSQL the whole run holds the advisory lock Prisma's
+ * deploy takes, so replicas starting together apply each migration once.
  */
 
-// Prisma's own DDL for the history table on SQLite, verbatim.
-const HISTORY_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+// Prisma's own DDL for the history table, verbatim, per provider.
+const SQLITE_HISTORY_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "id"                    TEXT PRIMARY KEY NOT NULL,
     "checksum"              TEXT NOT NULL,
     "finished_at"           DATETIME,
@@ -28,21 +34,42 @@ const HISTORY_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "started_at"            DATETIME NOT NULL DEFAULT current_timestamp,
     "applied_steps_count"   INTEGER UNSIGNED NOT NULL DEFAULT 0
 );`;
+const POSTGRES_HISTORY_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum"              VARCHAR(64) NOT NULL,
+    "finished_at"           TIMESTAMPTZ,
+    "migration_name"        VARCHAR(255) NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        TIMESTAMPTZ,
+    "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
+);`;
+// The advisory lock key `prisma migrate deploy` holds on PostgreSQL.
+const PRISMA_ADVISORY_LOCK = 72707369;
 
 interface HistoryRow {
   id: string;
   migration_name: string;
   checksum: string;
-  finished_at: string | null;
-  rolled_back_at: string | null;
+  finished_at: unknown;
+  rolled_back_at: unknown;
+}
+
+/** The few statements the runner needs, with `?` placeholders (numbered for PostgreSQL). */
+interface HistoryConnection {
+  exec(script: string): Promise<void>;
+  query(sql: string, params?: unknown[]): Promise<HistoryRow[]>;
+  run(sql: string, params: unknown[]): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** Prisma writes `2026-12-01T22:37:43.953+00:00`. */
 const timestamp = () => new Date().toISOString().replace('Z', '+00:00');
 const checksumOf = (script: string) => createHash('sha256').update(script, 'utf8').digest('hex');
 
-export async function applyMigrations(options: { databaseUrl: string; migrationsDir: string }): Promise<{ applied: string[] }> {
-  const list = await readMigrationList(options.migrationsDir);
+export async function applyMigrations(options: { databaseUrl: string; migrationsDir?: string }): Promise<{ applied: string[] }> {
+  const provider = databaseProvider(options.databaseUrl);
+  const list = await readMigrationList(options.migrationsDir ?? MIGRATIONS_DIRS[provider]);
   const migrations = list.migrationDirectories.map((dir) => {
     const content = dir.migrationFile.content;
     if (content.tag !== 'ok') throw new MigrationError('UNEXECUTABLE', `Migration ${dir.path} cannot be read: ${content.value}`);
@@ -50,11 +77,9 @@ export async function applyMigrations(options: { databaseUrl: string; migrations
   });
   if (migrations.length === 0) throw new MigrationError('NO_MIGRATIONS', `No migrations found in ${list.baseDir}`);
 
-  const db = new Database(sqliteFilePath(options.databaseUrl), { timeout: BUSY_TIMEOUT_MS });
+  const db = provider === 'postgresql' ? await openPostgres(options.databaseUrl) : openSqlite(options.databaseUrl);
   try {
-    db.pragma('journal_mode = WAL');
-    db.exec(HISTORY_TABLE);
-    const rows = db.prepare('SELECT id, migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"').all() as HistoryRow[];
+    const rows = await db.query('SELECT id, migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"');
     const live = rows.filter((row) => row.rolled_back_at === null);
     const failed = live.filter((row) => row.finished_at === null).map((row) => row.migration_name);
     if (failed.length > 0) {
@@ -74,27 +99,82 @@ export async function applyMigrations(options: { databaseUrl: string; migrations
     const done: string[] = [];
     for (const migration of migrations.filter((m) => !applied.has(m.name))) {
       const id = randomUUID();
-      db.prepare('INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES (?, ?, ?, ?, 0)').run(
+      await db.run('INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count) VALUES (?, ?, ?, ?, 0)', [
         id,
         checksumOf(migration.script),
         migration.name,
         timestamp(),
-      );
+      ]);
       try {
-        db.exec('BEGIN');
-        db.exec(migration.script);
-        db.prepare('UPDATE "_prisma_migrations" SET finished_at = ?, applied_steps_count = 1 WHERE id = ?').run(timestamp(), id);
-        db.exec('COMMIT');
+        await db.exec('BEGIN');
+        await db.exec(migration.script);
+        await db.run('UPDATE "_prisma_migrations" SET finished_at = ?, applied_steps_count = 1 WHERE id = ?', [timestamp(), id]);
+        await db.exec('COMMIT');
       } catch (error) {
-        if (db.inTransaction) db.exec('ROLLBACK');
+        await db.exec('ROLLBACK').catch(() => {});
         const message = error instanceof Error ? error.message : String(error);
-        db.prepare('UPDATE "_prisma_migrations" SET logs = ? WHERE id = ?').run(message, id);
+        await db.run('UPDATE "_prisma_migrations" SET logs = ? WHERE id = ?', [message, id]);
         throw new MigrationError('MIGRATION_FAILED', `Migration ${migration.name} failed to apply: ${message}`, { cause: error });
       }
       done.push(migration.name);
     }
     return { applied: done };
   } finally {
-    db.close();
+    await db.close();
   }
+}
+
+function openSqlite(databaseUrl: string): HistoryConnection {
+  const db = new Database(sqliteFilePath(databaseUrl), { timeout: BUSY_TIMEOUT_MS });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.exec(SQLITE_HISTORY_TABLE);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return {
+    exec: async (script) => {
+      // A failed BEGIN/statement may already have ended the transaction.
+      if (script === 'ROLLBACK' && !db.inTransaction) return;
+      db.exec(script);
+    },
+    query: async (sql, params = []) => db.prepare(sql).all(...params) as HistoryRow[],
+    run: async (sql, params) => {
+      db.prepare(sql).run(...params);
+    },
+    close: async () => {
+      db.close();
+    },
+  };
+}
+
+async function openPostgres(databaseUrl: string): Promise<HistoryConnection> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const numbered = (sql: string) => {
+    let n = 0;
+    return sql.replace(/\?/g, () => `$${++n}`);
+  };
+  try {
+    // Session-level: held across the per-migration transactions until close().
+    await client.query('SELECT pg_advisory_lock($1)', [PRISMA_ADVISORY_LOCK]);
+    await client.query(POSTGRES_HISTORY_TABLE);
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw error;
+  }
+  return {
+    exec: async (script) => {
+      // No parameters: the simple query protocol, which runs a whole multi-statement script.
+      await client.query(script);
+    },
+    query: async (sql, params = []) => (await client.query<HistoryRow>(numbered(sql), params)).rows,
+    run: async (sql, params) => {
+      await client.query(numbered(sql), params);
+    },
+    close: async () => {
+      await client.end();
+    },
+  };
 }

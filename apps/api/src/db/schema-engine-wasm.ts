@@ -4,7 +4,7 @@ import path from 'node:path';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { SchemaEngine } from '@prisma/schema-engine-wasm';
 import type * as RuntimeModule from '@prisma/schema-engine-wasm/schema_engine_bg';
-import type { SqliteMigrationAdapterFactory } from './sqlite-migration-adapter.ts';
+import type { MigrationAdapterFactory } from './sqlite-migration-adapter.ts';
 
 /**
  * Loads Prisma's wasm schema engine (the same engine the Prisma CLI drives natively)
@@ -112,7 +112,7 @@ function clearIdleTimers(): void {
 }
 
 export interface OpenEngineOptions {
-  adapterFactory: SqliteMigrationAdapterFactory;
+  adapterFactory: MigrationAdapterFactory;
   /** Prisma schema files as [path, content]; the path only labels error messages. */
   schemaFiles?: ReadonlyArray<readonly [string, string]>;
   /** Receives the engine's log lines (JSON). Silent when absent. */

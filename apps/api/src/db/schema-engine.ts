@@ -10,11 +10,15 @@ import {
 } from './migration-history.ts';
 import { migrationSlug, orderedMigrationName, readMigrationList, writeMigration } from './migrations-dir.ts';
 import { withSchemaEngine } from './schema-engine-wasm.ts';
+import pg from 'pg';
+import { createPostgresMigrationAdapterFactory } from './postgres-migration-adapter.ts';
+import { databaseProvider } from './provider.ts';
 import { createSqliteMigrationAdapterFactory } from './sqlite-migration-adapter.ts';
 import { absoluteSqliteUrl, sqliteFilePath } from './sqlite-url.ts';
 
 /**
- * `prisma migrate deploy | dev | diff` for the app's SQLite database, driven through
+ * `prisma migrate deploy | dev | diff` for the app's database (SQLite or PostgreSQL, by
+ * the URL), driven through
  * Prisma's wasm schema engine (the native engine cannot be downloaded here; see
  * prisma/README.md). Migration folders, checksums and the `_prisma_migrations` table
  * all come from the engine, so the stock Prisma CLI accepts the same history.
@@ -59,6 +63,11 @@ export interface MigrateDevResult {
 export interface CheckMigrationsOptions extends EngineLogOption {
   migrationsDir: string;
   schemaPath: string;
+  /**
+   * PostgreSQL only: an empty scratch database the engine may use (it replays the
+   * migrations on a shadow database created next to it). SQLite needs none.
+   */
+  databaseUrl?: string;
 }
 
 export interface CheckMigrationsResult {
@@ -142,7 +151,7 @@ export async function checkMigrations(options: CheckMigrationsOptions): Promise<
   if (migrationsList.migrationDirectories.length === 0) {
     throw new MigrationError('NO_MIGRATIONS', `No migrations found in ${migrationsList.baseDir}`);
   }
-  return withSchemaEngine(engineOptions(':memory:', schemaFile, options), async (engine) => {
+  return withSchemaEngine(engineOptions(options.databaseUrl ?? ':memory:', schemaFile, options), async (engine) => {
     const result = await engine.diff({
       from: { tag: 'migrations', ...migrationsList },
       to: { tag: 'schemaDatamodel', files: [schemaFile] },
@@ -161,6 +170,16 @@ export async function checkMigrations(options: CheckMigrationsOptions): Promise<
  * only empties tables on SQLite, and leaves pragmas such as journal_mode behind.
  */
 export async function resetDatabase(databaseUrl: string): Promise<void> {
+  if (databaseProvider(databaseUrl) === 'postgresql') {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      await client.query('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public');
+    } finally {
+      await client.end();
+    }
+    return;
+  }
   const file = sqliteFilePath(databaseUrl);
   for (const suffix of ['', '-wal', '-shm', '-journal']) {
     await rm(file + suffix, { force: true });
@@ -173,7 +192,10 @@ function engineOptions(
   options: EngineLogOption,
 ) {
   return {
-    adapterFactory: createSqliteMigrationAdapterFactory(databaseUrl),
+    adapterFactory:
+      databaseUrl !== ':memory:' && databaseProvider(databaseUrl) === 'postgresql'
+        ? createPostgresMigrationAdapterFactory(databaseUrl)
+        : createSqliteMigrationAdapterFactory(databaseUrl),
     schemaFiles: schemaFile ? ([[schemaFile.path, schemaFile.content]] as const) : undefined,
     onLog: options.onLog,
   };
@@ -181,6 +203,7 @@ function engineOptions(
 
 /** Absolute URL, with the database's folder created so SQLite can create the file. */
 async function prepareDatabaseFile(databaseUrl: string): Promise<string> {
+  if (databaseProvider(databaseUrl) === 'postgresql') return databaseUrl;
   const url = absoluteSqliteUrl(databaseUrl);
   await mkdir(path.dirname(sqliteFilePath(url)), { recursive: true });
   return url;

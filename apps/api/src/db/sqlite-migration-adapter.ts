@@ -26,9 +26,11 @@ import {
  *    can close them deterministically once an operation is over, before the app opens
  *    its own client on the same file.
  */
-export interface SqliteMigrationAdapterFactory extends SqlMigrationAwareDriverAdapterFactory {
+export interface MigrationAdapterFactory extends SqlMigrationAwareDriverAdapterFactory {
+  /** Closes every connection the engine opened through this factory. */
   disposeAll(): Promise<void>;
 }
+export type SqliteMigrationAdapterFactory = MigrationAdapterFactory;
 
 /**
  * @param url `file:/absolute/path.db`, or `:memory:` when the engine needs a database

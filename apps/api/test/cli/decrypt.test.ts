@@ -55,7 +55,7 @@ describe('sfe decrypt: one stored file from the data directory, no server', () =
           contentType: 'text/plain',
           size: BigInt(Buffer.from(KAT.plaintext, 'hex').length),
           sha256: KAT_PLAINTEXT_SHA256,
-          algorithm: 'aes-256-gcm',
+          algorithm: 'aes_256_gcm',
           blobKey: BLOB_KEY,
           wrappedKey: new Uint8Array(wrapDek(ring, Buffer.from(KAT.dek, 'hex'), Buffer.from(`sfe:file-dek:v1:${FILE_ID}`))),
           kekId: ring.activeKeyId,

@@ -104,7 +104,7 @@ describe('migrateDeploy', () => {
             contentType: 'text/plain',
             size: 1n,
             sha256: '00',
-            algorithm: 'aes-256-gcm',
+            algorithm: 'aes_256_gcm',
             blobKey: 'blob-1',
           },
         }),

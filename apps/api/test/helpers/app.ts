@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { ContainerOverrides } from '../../src/container.ts';
+import { databaseEnv } from './database.ts';
 
 /** Work factors small enough for a test suite; the real defaults are covered by @sfe/crypto's tests. */
 export const TEST_KDF = { pbkdf2Iterations: 10_000, scrypt: { N: 2 ** 10, r: 8, p: 1 } } as const;
@@ -22,13 +23,16 @@ export async function makeDataDir(): Promise<string> {
   return mkdtemp(path.join(tmpdir(), 'sfe-test-'));
 }
 
-/** A fresh app on a fresh DATA_DIR (own SQLite file, embedded key store, generated dev keys). */
+/**
+ * A fresh app on a fresh DATA_DIR (own SQLite file, or own PostgreSQL database in the
+ * api-pg project: see database.ts; embedded key store, generated dev keys).
+ */
 export async function buildTestApp(
   options: { env?: Record<string, string>; dataDir?: string; config?: Partial<Config>; overrides?: ContainerOverrides } = {},
 ): Promise<TestApp> {
   const dataDir = options.dataDir ?? (await makeDataDir());
   const config: Config = {
-    ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...options.env }),
+    ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...databaseEnv(dataDir), ...options.env }),
     kdf: TEST_KDF,
     ...options.config,
   };

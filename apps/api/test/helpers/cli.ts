@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { databaseEnv } from './database.ts';
 import { REPO_ROOT } from './server-process.ts';
 
 export interface CliResult {
@@ -20,7 +21,14 @@ export interface CliRun {
 export function spawnSfe(args: string[], env: Record<string, string>, stdin = ''): CliRun {
   const child = spawn(process.execPath, ['--import', 'tsx', 'apps/api/src/cli/main.ts', ...args], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', LOG_LEVEL: 'silent', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      ...(env.DATA_DIR ? databaseEnv(env.DATA_DIR) : {}),
+      ...env,
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';

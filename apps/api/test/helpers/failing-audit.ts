@@ -3,6 +3,7 @@ import { createPrismaClient, type PrismaClient } from '../../src/db/client.ts';
 import type { ContainerOverrides } from '../../src/container.ts';
 import { createAuditRepository, type AuditRepository } from '../../src/modules/audit/audit.repository.ts';
 import { buildTestApp, makeDataDir, type TestApp } from './app.ts';
+import { testDatabaseUrl } from './database.ts';
 
 export interface FailingAuditApp {
   t: TestApp;
@@ -20,7 +21,7 @@ export interface FailingAuditApp {
  */
 export async function buildFailingAuditApp(overrides: Omit<ContainerOverrides, 'auditRepository'> = {}): Promise<FailingAuditApp> {
   const dataDir = await makeDataDir();
-  const prisma = createPrismaClient(`file:${path.join(dataDir, 'sfe.db')}`);
+  const prisma = createPrismaClient(testDatabaseUrl(dataDir) ?? `file:${path.join(dataDir, 'sfe.db')}`);
   const real = createAuditRepository(prisma);
   const failing = new Set<string>();
   const auditRepository: AuditRepository = {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { databaseEnv } from './database.ts';
 import { freePort } from './free-port.ts';
 
 // The real server as a child process (`node --import tsx apps/api/src/server.ts`),
@@ -61,6 +62,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
     HOST: '127.0.0.1',
     PORT: String(port),
     DATA_DIR: options.dataDir,
+    ...databaseEnv(options.dataDir),
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
     ...options.env,

@@ -7,6 +7,7 @@ import { createPrismaClient } from '../../src/db/client.ts';
 import { loadConfig } from '../../src/config.ts';
 import { PreflightError } from '../../src/lib/errors.ts';
 import { buildTestApp, login, makeDataDir, TEST_KDF, type Session, type TestApp } from '../helpers/app.ts';
+import { databaseEnv } from '../helpers/database.ts';
 import { sfe } from '../helpers/cli.ts';
 import { approve, newUser, requestAccess, sha256, uploadFile, uploadRaw } from '../helpers/fixtures.ts';
 import { startServer } from '../helpers/server-process.ts';
@@ -82,7 +83,7 @@ describe('master key: preflight, status and rotation over the API', () => {
 
   it('production refuses to build the app, naming the missing key id and its count', async () => {
     const config = {
-      ...loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', DATA_DIR: dataDir, MASTER_KEY: K1, JWT_SECRET: randomBytes(32).toString('hex'), AUDIT_SIGNING_KEY: randomBytes(32).toString('hex') }),
+      ...loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...databaseEnv(dataDir), MASTER_KEY: K1, JWT_SECRET: randomBytes(32).toString('hex'), AUDIT_SIGNING_KEY: randomBytes(32).toString('hex') }),
       kdf: TEST_KDF,
     };
     const error = await buildApp(config).then(

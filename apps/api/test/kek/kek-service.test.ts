@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createContainer, type Container } from '../../src/container.ts';
 import { createPrismaClient } from '../../src/db/client.ts';
 import { buildTestApp, makeDataDir, TEST_KDF } from '../helpers/app.ts';
+import { databaseEnv, testDatabaseUrl } from '../helpers/database.ts';
 import { newUser, uploadFile } from '../helpers/fixtures.ts';
 
 const [K0, K1, K2] = [0, 1, 2].map(() => randomBytes(32).toString('hex')) as [string, string, string];
@@ -17,7 +18,7 @@ describe('KEK rotation jobs: interrupted, superseded, and values that do not ope
 
   const open = (env: Record<string, string>): Promise<Container> =>
     createContainer(
-      { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, KEK_ROTATION_BATCH_SIZE: '2', KEK_ROTATION_LEASE_MS: '500', ...env }), kdf: TEST_KDF },
+      { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...databaseEnv(dataDir), KEK_ROTATION_BATCH_SIZE: '2', KEK_ROTATION_LEASE_MS: '500', ...env }), kdf: TEST_KDF },
       silent,
     );
 
@@ -73,7 +74,7 @@ describe('KEK rotation jobs: interrupted, superseded, and values that do not ope
   });
 
   it('a wrapped DEK that does not open is reported by rotate and verify, by file id, and stays as it was', async () => {
-    const prisma = createPrismaClient(`file:${dataDir}/sfe.db`);
+    const prisma = createPrismaClient(testDatabaseUrl(dataDir) ?? `file:${dataDir}/sfe.db`);
     const victim = fileIds[4]!;
     const row = await prisma.encryptedFile.findUniqueOrThrow({ where: { id: victim } });
     const damaged = Buffer.from(row.wrappedKey!);

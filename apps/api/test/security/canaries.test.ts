@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { TEST_KDF, makeDataDir } from '../helpers/app.ts';
+import { databaseEnv } from '../helpers/database.ts';
 import { approve, downloadRaw, loginAs, registerUser, requestAccess, uploadFile } from '../helpers/fixtures.ts';
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -30,7 +31,7 @@ describe('P21: canary secrets', () => {
     const masterKey = randomBytes(32).toString('hex');
     const jwtSecret = randomBytes(32).toString('base64url');
     const config = {
-      ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'trace', DATA_DIR: dataDir, MASTER_KEY: masterKey, JWT_SECRET: jwtSecret }),
+      ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'trace', DATA_DIR: dataDir, ...databaseEnv(dataDir), MASTER_KEY: masterKey, JWT_SECRET: jwtSecret }),
       kdf: TEST_KDF,
     };
     const app = await buildApp(config, { logStream });

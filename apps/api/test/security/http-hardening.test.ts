@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { TEST_KDF, buildTestApp, makeDataDir, type Session, type TestApp } from '../helpers/app.ts';
+import { databaseEnv } from '../helpers/database.ts';
 import { expectProblem, freshIp, grantedPair, newUser, registerUser, uploadFile } from '../helpers/fixtures.ts';
 
 /** Issue 9, items 8, 9, 11 and 12: client input never answers 500 or Fastify's own JSON. */
@@ -171,7 +172,7 @@ describe('HTTP edge hardening', () => {
       },
     });
     const dataDir = await makeDataDir();
-    const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DATA_DIR: dataDir }), kdf: TEST_KDF };
+    const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...databaseEnv(dataDir) }), kdf: TEST_KDF };
     const app = await buildApp(config, { logStream: stream });
     try {
       await app.inject({ method: 'GET', url: '/api/v1/files?q=canary-query-secret' });

@@ -1,22 +1,4 @@
-import type { PrismaClient } from '../../db/client.ts';
-
-export interface AccessRequestRow {
-  id: string;
-  fileId: string;
-  consultantId: string;
-  status: string;
-  reason: string;
-  decisionReason: string | null;
-  wrappedSymmetricKey: Uint8Array | null;
-  consultantKeyFingerprint: string | null;
-  expiresAt: Date | null;
-  maxDownloads: number | null;
-  downloadCount: number;
-  createdAt: Date;
-  processedAt: Date | null;
-  file: { filename: string; ownerId: string; deletedAt: Date | null };
-  consultant: { username: string };
-}
+import type { AccessRequestStatus, Prisma, PrismaClient } from '../../db/client.ts';
 
 const requestSelect = {
   id: true,
@@ -34,13 +16,15 @@ const requestSelect = {
   processedAt: true,
   file: { select: { filename: true, ownerId: true, deletedAt: true } },
   consultant: { select: { username: true } },
-} as const;
+} as const satisfies Prisma.AccessRequestSelect;
+
+export type AccessRequestRow = Prisma.AccessRequestGetPayload<{ select: typeof requestSelect }>;
 
 /**
  * The filter for a status as lists show it (effectiveStatus): a grant past its expiry is
  * `expired` whether or not anything has marked it so yet.
  */
-function shownStatus(status: string, now: Date) {
+function shownStatus(status: AccessRequestStatus, now: Date): Prisma.AccessRequestWhereInput {
   if (status === 'expired') return { OR: [{ status: 'expired' }, { status: 'approved', expiresAt: { lte: now } }] };
   if (status === 'approved') return { status: 'approved', OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] };
   return { status };
@@ -62,7 +46,7 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
     async list(filter: {
       consultantId?: string;
       ownerId?: string;
-      status?: string;
+      status?: AccessRequestStatus;
       fileId?: string;
       limit: number;
       cursor?: string;
@@ -87,13 +71,13 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
     exists: async (id: string) => (await prisma.accessRequest.count({ where: { id } })) > 0,
 
     /** The latest request of a consultant for each of the given files. */
-    async latestStatusByFile(consultantId: string, fileIds: string[]): Promise<Map<string, { status: string; expiresAt: Date | null }>> {
+    async latestStatusByFile(consultantId: string, fileIds: string[]): Promise<Map<string, { status: AccessRequestStatus; expiresAt: Date | null }>> {
       const rows = await prisma.accessRequest.findMany({
         where: { consultantId, fileId: { in: fileIds } },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         select: { fileId: true, status: true, expiresAt: true },
       });
-      const latest = new Map<string, { status: string; expiresAt: Date | null }>();
+      const latest = new Map<string, { status: AccessRequestStatus; expiresAt: Date | null }>();
       for (const row of rows) if (!latest.has(row.fileId)) latest.set(row.fileId, row);
       return latest;
     },
@@ -122,12 +106,12 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
     /** Moves a request from one of `from` to a closed status and destroys its wrapped key. */
     async close(
       id: string,
-      from: string[],
+      from: readonly AccessRequestStatus[],
       to: 'denied' | 'revoked' | 'expired',
       data: { processedById?: string; decisionReason?: string | null; now: Date },
     ): Promise<boolean> {
       const result = await prisma.accessRequest.updateMany({
-        where: { id, status: { in: from } },
+        where: { id, status: { in: [...from] } },
         data: {
           status: to,
           wrappedSymmetricKey: null,

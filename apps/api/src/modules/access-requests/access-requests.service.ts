@@ -11,6 +11,7 @@ import type { FileRow } from '../files/files.repository.ts';
 import type { FilesService } from '../files/files.service.ts';
 import type { UsersRepository } from '../users/users.repository.ts';
 import type { UnlockPrivateKey } from '../users/private-key-unlock.ts';
+import type { AccessRequestStatus } from '../../db/client.ts';
 import type { AccessRequestRow, AccessRequestsRepository } from './access-requests.repository.ts';
 import { effectiveStatus, toAccessRequestDto } from './access-requests.presenter.ts';
 import { unwrapGrantDek, wrapGrantDek } from './grant-wrap.ts';
@@ -206,7 +207,7 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       });
       const now = new Date();
       const details = { requestId: id, fileId: row.fileId };
-      const from = effectiveStatus(row, now) === 'expired' ? [] : ['pending', 'approved', 'suspended'];
+      const from: readonly AccessRequestStatus[] = effectiveStatus(row, now) === 'expired' ? [] : ['pending', 'approved', 'suspended'];
       if (!from.includes(row.status)) {
         await audit.record({ ...event, success: false, details: { ...details, from: row.status } });
         throw illegal(row, 'revoked');

@@ -44,17 +44,12 @@ export function createAlertsRepository(prisma: PrismaClient) {
      * table): one atomic upsert, the window restarting in the same statement.
      */
     async countEvent(key: string, windowEndsAt: number, now: number): Promise<number> {
-      const rows = await prisma.$queryRawUnsafe<Array<{ count: number | bigint }>>(
-        `INSERT INTO rate_limits (key, count, reset_at) VALUES (?, 1, ?)
+      const rows = await prisma.$queryRaw<Array<{ count: number | bigint }>>`
+        INSERT INTO rate_limits (key, count, reset_at) VALUES (${key}, 1, ${windowEndsAt})
          ON CONFLICT(key) DO UPDATE SET
-           count = CASE WHEN rate_limits.reset_at <= ? THEN 1 ELSE rate_limits.count + 1 END,
-           reset_at = CASE WHEN rate_limits.reset_at <= ? THEN excluded.reset_at ELSE rate_limits.reset_at END
-         RETURNING count`,
-        key,
-        windowEndsAt,
-        now,
-        now,
-      );
+           count = CASE WHEN rate_limits.reset_at <= ${now} THEN 1 ELSE rate_limits.count + 1 END,
+           reset_at = CASE WHEN rate_limits.reset_at <= ${now} THEN excluded.reset_at ELSE rate_limits.reset_at END
+         RETURNING count`;
       return Number(rows[0]?.count ?? 0);
     },
 

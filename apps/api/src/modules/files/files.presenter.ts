@@ -1,5 +1,5 @@
-import type { FileAlgorithm, FileMetadata, MyAccess } from '@sfe/contract';
-import type { FileRow } from './files.repository.ts';
+import type { FileMetadata, MyAccess } from '@sfe/contract';
+import { algorithmName, type FileRow } from './files.repository.ts';
 
 export function toFileDto(row: FileRow, myAccess?: MyAccess): FileMetadata {
   return {
@@ -8,7 +8,7 @@ export function toFileDto(row: FileRow, myAccess?: MyAccess): FileMetadata {
     contentType: row.contentType,
     size: Number(row.size),
     sha256: row.sha256,
-    algorithm: row.algorithm as FileAlgorithm,
+    algorithm: algorithmName(row.algorithm),
     description: row.description,
     ownerId: row.ownerId,
     ownerName: row.owner.username,

@@ -1,22 +1,19 @@
-import type { PrismaClient } from '../../db/client.ts';
+import type { FileAlgorithm } from '@sfe/crypto';
+import type { EncryptionAlgorithm, Prisma, PrismaClient } from '../../db/client.ts';
 import { likeLiteral } from '../../lib/like.ts';
 
-export interface FileRow {
-  id: string;
-  ownerId: string;
-  filename: string;
-  contentType: string;
-  size: bigint;
-  sha256: string;
-  algorithm: string;
-  description: string | null;
-  blobKey: string;
-  wrappedKey: Uint8Array | null;
-  kekId: string | null;
-  createdAt: Date;
-  deletedAt: Date | null;
-  owner: { username: string };
-}
+/**
+ * The algorithm column holds @sfe/crypto's names ("aes-256-gcm"); Prisma enum values
+ * must be identifiers, so the schema maps each one and the client speaks in those.
+ */
+const ENUM_OF: Readonly<Record<FileAlgorithm, EncryptionAlgorithm>> = {
+  'aes-256-gcm': 'aes_256_gcm',
+  'chacha20-poly1305': 'chacha20_poly1305',
+  des: 'des',
+  rc4: 'rc4',
+};
+const NAME_OF = Object.fromEntries(Object.entries(ENUM_OF).map(([name, value]) => [value, name])) as Record<EncryptionAlgorithm, FileAlgorithm>;
+export const algorithmName = (algorithm: EncryptionAlgorithm): FileAlgorithm => NAME_OF[algorithm] as FileAlgorithm;
 
 const fileSelect = {
   id: true,
@@ -33,7 +30,9 @@ const fileSelect = {
   createdAt: true,
   deletedAt: true,
   owner: { select: { username: true } },
-} as const;
+} as const satisfies Prisma.EncryptedFileSelect;
+
+export type FileRow = Prisma.EncryptedFileGetPayload<{ select: typeof fileSelect }>;
 
 export interface FileListFilter {
   ownerId?: string;
@@ -42,18 +41,18 @@ export interface FileListFilter {
   cursor?: string;
 }
 
-/** `text` as a LIKE pattern that matches it literally (with ESCAPE '\\'): _ and % are characters, not wildcards. */
-
 export function createFilesRepository(prisma: PrismaClient) {
   /**
-   * Ids of live files whose name contains `q` (ASCII case folded, like SQLite's LIKE).
-   * Prisma's `contains` passes _ and % through as wildcards, so this one filter is SQL.
+   * Ids of live files whose name contains `q`, case folded (LOWER on both sides: SQLite's
+   * LIKE folds ASCII case, PostgreSQL's folds none). Prisma's `contains` passes _ and %
+   * through as wildcards, so this one filter is SQL. The CASTs give PostgreSQL a type
+   * for a parameter compared only with NULL.
    */
   async function idsWithNameContaining(q: string, ownerId: string | undefined): Promise<string[]> {
     const rows = await prisma.$queryRaw<Array<{ id: string }>>`
       SELECT id FROM encrypted_files
-      WHERE deleted_at IS NULL AND filename LIKE ${likeLiteral(q)} ESCAPE '\\'
-        AND (${ownerId ?? null} IS NULL OR owner_id = ${ownerId ?? null})`;
+      WHERE deleted_at IS NULL AND LOWER(filename) LIKE LOWER(${likeLiteral(q)}) ESCAPE '\\'
+        AND (CAST(${ownerId ?? null} AS TEXT) IS NULL OR owner_id = ${ownerId ?? null})`;
     return rows.map((row) => row.id);
   }
 
@@ -65,7 +64,7 @@ export function createFilesRepository(prisma: PrismaClient) {
       contentType: string;
       size: number;
       sha256: string;
-      algorithm: string;
+      algorithm: FileAlgorithm;
       description: string | null;
       blobKey: string;
       wrappedKey: Buffer;
@@ -73,7 +72,7 @@ export function createFilesRepository(prisma: PrismaClient) {
       kekId: string;
     }): Promise<FileRow> =>
       prisma.encryptedFile.create({
-        data: { ...data, size: BigInt(data.size), wrappedKey: new Uint8Array(data.wrappedKey) },
+        data: { ...data, algorithm: ENUM_OF[data.algorithm], size: BigInt(data.size), wrappedKey: new Uint8Array(data.wrappedKey) },
         select: fileSelect,
       }),
 

@@ -19,7 +19,7 @@ import type { ByteRange } from '../../lib/content-disposition.ts';
 import type { BlobStore } from '../../stores/blobstore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { AuditDetails } from '../audit/audit.operations.ts';
-import type { AccessRequestsRepository } from '../access-requests/access-requests.repository.ts';
+import type { AccessRequestRow, AccessRequestsRepository } from '../access-requests/access-requests.repository.ts';
 import { blobAssociatedData, dekAssociatedData, unwrapFileDek } from './files.context.ts';
 import { effectiveStatus } from '../access-requests/access-requests.presenter.ts';
 import { toFileDto } from './files.presenter.ts';
@@ -315,5 +315,5 @@ export function createFilesService(deps: FilesServiceDeps) {
 export type FilesService = ReturnType<typeof createFilesService>;
 
 /** The caller's access to a file: the effective status of their latest request, or none. */
-const effectiveAccess = (latest: { status: string; expiresAt: Date | null } | undefined, now: Date): MyAccess =>
+const effectiveAccess = (latest: Pick<AccessRequestRow, 'status' | 'expiresAt'> | undefined, now: Date): MyAccess =>
   latest ? effectiveStatus(latest, now) : 'none';

@@ -1,18 +1,10 @@
-import { Prisma, type PrismaClient, type RotationJob } from '../../db/client.ts';
+import { Prisma, providerOf, type PrismaClient, type RotationJob } from '../../db/client.ts';
 import { isUniqueViolation } from '../audit/audit.repository.ts';
 
 export type RotationJobRow = RotationJob;
 
-/** A live file's wrapped DEK, as rotation and verify read it. */
-export interface WrappedDekRow {
-  id: string;
-  kekId: string | null;
-  wrappedKey: Uint8Array;
-  blobKey: string;
-  algorithm: string;
-  /** Plaintext bytes. */
-  size: bigint;
-}
+/** A live file's wrapped DEK, as rotation and verify read it (wrappedKey: only rows that have one). */
+export type WrappedDekRow = Omit<Prisma.EncryptedFileGetPayload<{ select: typeof dekSelect }>, 'wrappedKey'> & { wrappedKey: Uint8Array };
 
 export interface Rewrap {
   id: string;
@@ -25,9 +17,10 @@ const ROTATION_LOCK = 'kek';
 
 class LostLeaseError extends Error {}
 const live = { deletedAt: null, wrappedKey: { not: null } } as const;
-const dekSelect = { id: true, kekId: true, wrappedKey: true, blobKey: true, algorithm: true, size: true } as const;
+const dekSelect = { id: true, kekId: true, wrappedKey: true, blobKey: true, algorithm: true, size: true } as const satisfies Prisma.EncryptedFileSelect;
 
 export function createKekRepository(prisma: PrismaClient) {
+  const postgres = providerOf(prisma) === 'postgresql';
   return {
     /** Live wrapped DEKs per key id (the kek_id index answers it). */
     async countByKeyId(): Promise<Record<string, number>> {
@@ -64,7 +57,9 @@ export function createKekRepository(prisma: PrismaClient) {
      * UPDATE ... FROM joins each batch row to its file by primary key. The unary `+`
      * (a no-op on any value) keeps SQLite from indexing v on `expected` and scanning the
      * whole table against it; correlated `(SELECT ... FROM v WHERE v.id = ...)` lookups
-     * instead scan v once per row, quadratic in the batch size.
+     * instead scan v once per row, quadratic in the batch size. PostgreSQL has no unary
+     * `+` on bytea and types VALUES parameters as text unless told: there the columns
+     * of v are cast instead (its planner joins the CTE by id either way).
      */
     async commitBatch(
       job: { id: string; owner: string },
@@ -75,15 +70,29 @@ export function createKekRepository(prisma: PrismaClient) {
       return prisma.$transaction(async (tx) => {
         let rewrapped = 0;
         if (batch.length > 0) {
-          const values = Prisma.join(batch.map((row) => Prisma.sql`(${row.id}, ${new Uint8Array(row.expected)}, ${new Uint8Array(row.next)})`));
-          rewrapped = await tx.$executeRaw`
-            WITH v(id, expected, next) AS (VALUES ${values})
-            UPDATE encrypted_files
-               SET wrapped_key = v.next, kek_id = ${keyId}
-              FROM v
-             WHERE encrypted_files.id = v.id
-               AND encrypted_files.deleted_at IS NULL
-               AND encrypted_files.wrapped_key = +v.expected`;
+          if (postgres) {
+            const values = Prisma.join(
+              batch.map((row) => Prisma.sql`(CAST(${row.id} AS TEXT), CAST(${new Uint8Array(row.expected)} AS BYTEA), CAST(${new Uint8Array(row.next)} AS BYTEA))`),
+            );
+            rewrapped = await tx.$executeRaw`
+              WITH v(id, expected, next) AS (VALUES ${values})
+              UPDATE encrypted_files
+                 SET wrapped_key = v.next, kek_id = ${keyId}
+                FROM v
+               WHERE encrypted_files.id = v.id
+                 AND encrypted_files.deleted_at IS NULL
+                 AND encrypted_files.wrapped_key = v.expected`;
+          } else {
+            const values = Prisma.join(batch.map((row) => Prisma.sql`(${row.id}, ${new Uint8Array(row.expected)}, ${new Uint8Array(row.next)})`));
+            rewrapped = await tx.$executeRaw`
+              WITH v(id, expected, next) AS (VALUES ${values})
+              UPDATE encrypted_files
+                 SET wrapped_key = v.next, kek_id = ${keyId}
+                FROM v
+               WHERE encrypted_files.id = v.id
+                 AND encrypted_files.deleted_at IS NULL
+                 AND encrypted_files.wrapped_key = +v.expected`;
+          }
         }
         const updated = await tx.rotationJob.updateMany({
           where: { id: job.id, owner: job.owner, runningLock: ROTATION_LOCK },

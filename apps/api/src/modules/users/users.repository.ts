@@ -1,20 +1,5 @@
-import type { PrismaClient } from '../../db/client.ts';
+import type { Prisma, PrismaClient, UserRole, UserStatus } from '../../db/client.ts';
 import { likeLiteral } from '../../lib/like.ts';
-
-export interface UserRow {
-  id: string;
-  username: string;
-  passwordHash: string;
-  role: string;
-  status: string;
-  publicKeyPem: string | null;
-  publicKeyFingerprint: string | null;
-  keyAlgorithm: string | null;
-  keyGeneratedAt: Date | null;
-  tokenVersion: number;
-  lockedUntil: Date | null;
-  createdAt: Date;
-}
 
 
 const userSelect = {
@@ -30,22 +15,25 @@ const userSelect = {
   tokenVersion: true,
   lockedUntil: true,
   createdAt: true,
-} as const;
+} as const satisfies Prisma.UserSelect;
+
+export type UserRow = Prisma.UserGetPayload<{ select: typeof userSelect }>;
 
 /** The case-folded form that makes a username unique. */
 export const usernameKeyOf = (username: string) => username.toLowerCase();
 
-export interface AdminUserRow extends UserRow {
-  lastLoginAt: Date | null;
-  failedLoginCount: number;
-}
+const adminUserSelect = { ...userSelect, lastLoginAt: true, failedLoginCount: true } as const satisfies Prisma.UserSelect;
 
-const adminUserSelect = { ...userSelect, lastLoginAt: true, failedLoginCount: true } as const;
+export type AdminUserRow = Prisma.UserGetPayload<{ select: typeof adminUserSelect }>;
 
 export function createUsersRepository(prisma: PrismaClient) {
-  /** Prisma's `contains` passes _ and % through as wildcards (and `_` is a username character), so this filter is SQL. */
+  /**
+   * Prisma's `contains` passes _ and % through as wildcards (and `_` is a username
+   * character), so this filter is SQL, on the folded name: one case-insensitive match
+   * on both engines (PostgreSQL's LIKE is case-sensitive).
+   */
   async function idsWithUsernameContaining(q: string): Promise<string[]> {
-    const rows = await prisma.$queryRaw<Array<{ id: string }>>`SELECT id FROM users WHERE username LIKE ${likeLiteral(q)} ESCAPE '\\'`;
+    const rows = await prisma.$queryRaw<Array<{ id: string }>>`SELECT id FROM users WHERE username_key LIKE ${likeLiteral(usernameKeyOf(q))} ESCAPE '\\'`;
     return rows.map((row) => row.id);
   }
 
@@ -64,7 +52,7 @@ export function createUsersRepository(prisma: PrismaClient) {
       id: string;
       username: string;
       passwordHash: string;
-      role: string;
+      role: UserRole;
       publicKeyPem: string;
       publicKeyFingerprint: string;
       keyAlgorithm: string;
@@ -149,7 +137,7 @@ export function createUsersRepository(prisma: PrismaClient) {
     findForAdmin: (id: string): Promise<AdminUserRow | null> => prisma.user.findUnique({ where: { id }, select: adminUserSelect }),
 
     /** Oldest first by creation; the cursor is the id of the last row of the previous page. */
-    async listForAdmin(filter: { role?: string; status?: string; q?: string; limit: number; cursor?: string }) {
+    async listForAdmin(filter: { role?: UserRole; status?: UserStatus; q?: string; limit: number; cursor?: string }) {
       const rows = await prisma.user.findMany({
         where: {
           ...(filter.role ? { role: filter.role } : {}),
@@ -172,7 +160,7 @@ export function createUsersRepository(prisma: PrismaClient) {
      * Compare-and-set on the status; leaving "active" also bumps the token version in
      * the same statement, so every access token of the user fails its next request.
      */
-    async setStatus(id: string, from: string, to: 'active' | 'disabled'): Promise<boolean> {
+    async setStatus(id: string, from: UserStatus, to: 'active' | 'disabled'): Promise<boolean> {
       const result = await prisma.user.updateMany({
         where: { id, status: from },
         data: { status: to, ...(to === 'disabled' ? { tokenVersion: { increment: 1 } } : {}) },

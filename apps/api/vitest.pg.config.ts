@@ -1,0 +1,37 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The API tests that exercise the database layer, again on PostgreSQL: one server for the
+ * run (test/helpers/pg-global-setup.ts), a database per DATA_DIR (test/helpers/database.ts),
+ * plus test/pg/ (migrations, `sfe db copy`, two replicas), which only runs here.
+ *
+ * Not repeated here, to keep the suite's time on two cores: tests of SQLite itself
+ * (test/db/, kek/rotation-kill reads the WAL file, e2e/full-flow lists the SQLite files),
+ * backups (they snapshot the SQLite file; PostgreSQL is backed up with pg_dump), and tests
+ * whose subject is not the database (configuration, HTTP hardening, canaries, resource
+ * limits, OpenAPI, compose, runbooks, key and blob stores, fault injection on the key store
+ * and the network). security/properties.test.ts passes here too but takes minutes; run it
+ * with `vitest run --project api-pg test/security/properties.test.ts` when touching queries.
+ */
+export default defineConfig({
+  test: {
+    name: 'api-pg',
+    root: import.meta.dirname,
+    include: [
+      'test/pg/**/*.test.ts',
+      'test/routes/{access-requests,auth,files,keys,health}.test.ts',
+      'test/admin/*.test.ts',
+      'test/audit/*.test.ts',
+      'test/kek/{kek-api,kek-service}.test.ts',
+      'test/security/{grants,password-budget}.test.ts',
+      'test/integrity/*.test.ts',
+      'test/cli/{admin,user-audit,decrypt,kek-custody}.test.ts',
+      'test/faults/crash-mid-upload.test.ts',
+    ],
+    globalSetup: ['test/helpers/pg-global-setup.ts'],
+    setupFiles: ['test/helpers/pg-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
