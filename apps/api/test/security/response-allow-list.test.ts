@@ -37,7 +37,7 @@ const ALLOWED_KEYS = new Set([
   'grantsRevoked', 'privateKeyDeleted', 'disabled', 'sessionsEnded',
   'userId', 'erasedAt', 'privateKeyDestroyed', 'filesShredded', 'pseudonym', 'signature',
   // audit
-  'operation', 'details', 'success', 'timestamp', 'ipAddress', 'from', 'to', 'byOperation', 'firstBrokenId',
+  'operation', 'details', 'success', 'timestamp', 'ipAddress', 'from', 'to', 'byOperation', 'byDay', 'day', 'firstBrokenId',
   'dryRun', 'auditRecords', 'closedGrants', 'tombstones',
   // audit details (what records say about an operation)
   'targetUserId', 'jobId', 'throughFileId', 'recovered', 'refused', 'until', 'failures', 'shredded', 'rule', 'alertId',

@@ -81,6 +81,11 @@ export function createUsersService(deps: UsersServiceDeps) {
      */
     async rotateKeys(actor: Actor, body: RotateKeysBody): Promise<RotateKeysResponse> {
       const { record, privateKeyDer } = await unlock(actor, body.password);
+      // The app DB's side of the swap is guarded by the fingerprint it holds now. It is the
+      // key store's, unless a crash fell between the two writes of an earlier rotation:
+      // then this rotation closes the grants wrapped to the lost key and brings both back
+      // to one key pair, instead of refusing forever.
+      const fromFingerprint = (await users.publicKey(actor.id))?.publicKeyFingerprint ?? record.fingerprint;
       try {
         const bits: RsaKeySize = body.keySize ?? (record.algorithm === 'RSA-4096' ? 4096 : 2048);
         const keyPair = await deps.keygenLimiter.run(() => generateRsaKeyPair(bits)).catch(async (error: unknown) => {
@@ -127,7 +132,7 @@ export function createUsersService(deps: UsersServiceDeps) {
           // Approvals may land while the new key is made: each round re-wraps those too.
           for (let round = 0; ; round++) {
             const outcome = await deps.keyRotation.apply(actor.id, {
-              fromFingerprint: record.fingerprint,
+              fromFingerprint,
               publicKeyPem: keyPair.publicKeyPem,
               publicKeyFingerprint: keyPair.fingerprint,
               keyAlgorithm: keyPair.algorithm,
