@@ -1,4 +1,4 @@
-/* global db */ // mongosh provides db
+/* global db */
 // Runs once, on the first start of an empty data volume (docker-entrypoint-initdb.d),
 // as the root user from MONGO_INITDB_ROOT_USERNAME / MONGO_INITDB_ROOT_PASSWORD.
 // Creates the API's own user: readWrite on the key-store database and nothing else
