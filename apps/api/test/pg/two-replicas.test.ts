@@ -22,7 +22,7 @@ interface Session {
   token: string;
 }
 
-describe('two replicas on one PostgreSQL, one key store, one blob directory', { timeout: 300_000 }, () => {
+describe('two replicas on one PostgreSQL, one key store, one blob directory', { timeout: 600_000 }, () => {
   let dataDir: string;
   let mongo: Jongodb;
   let prisma: PrismaClient;
@@ -69,12 +69,11 @@ describe('two replicas on one PostgreSQL, one key store, one blob directory', { 
       ...secrets,
       MONGODB_URI: withDatabase(mongo.uri, 'sfe_replicas'),
       TRUST_PROXY: 'true',
-      LOG_LEVEL: 'warn',
       ...env,
     };
     // One after the other: the second start finds the migrations applied by the first.
-    const first = await startServer({ dataDir, env: common });
-    const second = await startServer({ dataDir, env: common });
+    const first = await startServer({ dataDir, env: common, readyTimeoutMs: 180_000 });
+    const second = await startServer({ dataDir, env: common, readyTimeoutMs: 180_000 });
     replicas = [first, second];
   }
 
@@ -85,7 +84,7 @@ describe('two replicas on one PostgreSQL, one key store, one blob directory', { 
     if (!url) throw new Error('the api-pg project provides the server');
     await start({ MASTER_KEY: K0 });
     prisma = createPrismaClient(url);
-  }, 300_000);
+  }, 600_000);
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.stop()));
     await prisma?.$disconnect();
