@@ -20,7 +20,7 @@ import { loginLoops, remove, timedDownload, timedUpload, type Target, type Timed
 //   node --import tsx apps/api/bench/http.bench.ts
 //   BENCH_QUICK=1            smaller sizes and shorter runs, for iterating
 //   BENCH_ONLY=json,crypto   some sections only (json, transfer, login, crypto)
-//   BENCH_SERVER_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof'   passed to the SFE server
+//   BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'   node flags for the SFE server
 
 const MiB = 1024 * 1024;
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -209,7 +209,7 @@ async function main(): Promise<void> {
     await Promise.all([mkdir(path.join(root, 'sfe')), mkdir(path.join(root, 'baseline'))]);
     // As `pnpm start` runs it (UV_THREADPOOL_SIZE=8), in production mode, quiet logs.
     // TRUST_PROXY lets the login loop spread its requests over client addresses.
-    const nodeOptions = process.env.BENCH_SERVER_NODE_OPTIONS;
+    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
     const sfe = await startServer({
       dataDir: path.join(root, 'sfe'),
       env: {
@@ -220,8 +220,8 @@ async function main(): Promise<void> {
         MASTER_KEY: randomBytes(32).toString('hex'),
         JWT_SECRET: randomBytes(32).toString('hex'),
         AUDIT_SIGNING_KEY: randomBytes(32).toString('hex'),
-        ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
       },
+      nodeArgs,
     });
     servers.push(sfe);
     const baseline = await startServer({
@@ -271,7 +271,7 @@ async function main(): Promise<void> {
       );
     }
 
-    let rows: Row[] = [];
+    const rows: Row[] = [];
     if (ONLY.has('transfer')) {
       // Warm-up (JIT, connections, page cache): not counted.
       const scratch: Samples = { upload: [], download: [] };

@@ -180,8 +180,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(authPlugin, {
     secret: config.jwtSecret,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
-    users: container.repositories.users,
-    refreshTokens: container.repositories.refreshTokens,
+    sessions: container.repositories.sessions,
   });
 
   const { auth, users, files, requests } = container.services;

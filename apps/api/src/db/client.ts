@@ -2,6 +2,7 @@ import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import type { SqlDriverAdapter, SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { absoluteSqliteUrl } from './sqlite-url.ts';
+import { cacheStatements, databaseOf } from './statement-cache.ts';
 
 export type { PrismaClient };
 export { Prisma } from '../generated/prisma/client.ts';
@@ -43,7 +44,7 @@ export function createPrismaClient(databaseUrl: string): PrismaClient {
 /**
  * The adapter constructs its better-sqlite3 handle internally and offers no hook for
  * pragmas, so the factory is wrapped: each new connection runs the pragmas before
- * Prisma sees it.
+ * Prisma sees it, and its statements are cached (statement-cache.ts).
  */
 function withConnectionPragmas(factory: SqlDriverAdapterFactory): SqlDriverAdapterFactory {
   return {
@@ -53,6 +54,8 @@ function withConnectionPragmas(factory: SqlDriverAdapterFactory): SqlDriverAdapt
       const adapter = await factory.connect();
       try {
         await adapter.executeScript(CONNECTION_PRAGMAS);
+        const database = databaseOf(adapter);
+        if (database !== null) cacheStatements(database);
       } catch (error) {
         await adapter.dispose();
         throw error;

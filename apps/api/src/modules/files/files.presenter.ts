@@ -1,7 +1,7 @@
 import type { FileAlgorithm, FileMetadata, MyAccess } from '@sfe/contract';
-import type { FileRow } from './files.repository.ts';
+import type { FileSummaryRow } from './files.repository.ts';
 
-export function toFileDto(row: FileRow, myAccess?: MyAccess): FileMetadata {
+export function toFileDto(row: FileSummaryRow, myAccess?: MyAccess): FileMetadata {
   return {
     id: row.id,
     filename: row.filename,

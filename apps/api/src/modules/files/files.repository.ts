@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../../db/client.ts';
+import { Prisma, type PrismaClient } from '../../db/client.ts';
 
 export interface FileRow {
   id: string;
@@ -34,6 +34,14 @@ const fileSelect = {
   owner: { select: { username: true } },
 } as const;
 
+/** What a listing shows: no key material, no blob key. */
+export type FileSummaryRow = Pick<FileRow, 'id' | 'ownerId' | 'filename' | 'contentType' | 'size' | 'sha256' | 'algorithm' | 'description' | 'createdAt' | 'owner'>;
+
+interface SummarySqlRow extends Omit<FileSummaryRow, 'owner' | 'size'> {
+  size: bigint | number;
+  ownerName: string;
+}
+
 export interface FileListFilter {
   ownerId?: string;
   q?: string;
@@ -45,18 +53,6 @@ export interface FileListFilter {
 export const likeLiteral = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 export function createFilesRepository(prisma: PrismaClient) {
-  /**
-   * Ids of live files whose name contains `q` (ASCII case folded, like SQLite's LIKE).
-   * Prisma's `contains` passes _ and % through as wildcards, so this one filter is SQL.
-   */
-  async function idsWithNameContaining(q: string, ownerId: string | undefined): Promise<string[]> {
-    const rows = await prisma.$queryRaw<Array<{ id: string }>>`
-      SELECT id FROM encrypted_files
-      WHERE deleted_at IS NULL AND filename LIKE ${likeLiteral(q)} ESCAPE '\\'
-        AND (${ownerId ?? null} IS NULL OR owner_id = ${ownerId ?? null})`;
-    return rows.map((row) => row.id);
-  }
-
   return {
     create: (data: {
       id: string;
@@ -81,19 +77,26 @@ export function createFilesRepository(prisma: PrismaClient) {
     findLive: (id: string): Promise<FileRow | null> =>
       prisma.encryptedFile.findFirst({ where: { id, deletedAt: null }, select: fileSelect }),
 
-    /** Newest first; the cursor is the id of the last item of the previous page. */
-    async list(filter: FileListFilter): Promise<{ rows: FileRow[]; nextCursor: string | null }> {
-      const rows = await prisma.encryptedFile.findMany({
-        where: {
-          deletedAt: null,
-          ...(filter.ownerId ? { ownerId: filter.ownerId } : {}),
-          ...(filter.q ? { id: { in: await idsWithNameContaining(filter.q, filter.ownerId) } } : {}),
-        },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: filter.limit + 1,
-        ...(filter.cursor ? { cursor: { id: filter.cursor }, skip: 1 } : {}),
-        select: fileSelect,
-      });
+    /**
+     * Newest first; the cursor is the id of the last item of the previous page (shredded
+     * or not). One statement with the owner joined in: this is the hottest read of the
+     * SPA, and a Prisma findMany with its relation cost ~5x the main-thread time.
+     */
+    async list(filter: FileListFilter): Promise<{ rows: FileSummaryRow[]; nextCursor: string | null }> {
+      const owner = filter.ownerId ? Prisma.sql`AND f.owner_id = ${filter.ownerId}` : Prisma.empty;
+      const name = filter.q ? Prisma.sql`AND f.filename LIKE ${likeLiteral(filter.q)} ESCAPE '\\'` : Prisma.empty;
+      const after = filter.cursor
+        ? Prisma.sql`AND EXISTS (SELECT 1 FROM encrypted_files c WHERE c.id = ${filter.cursor}
+            AND (f.created_at < c.created_at OR (f.created_at = c.created_at AND f.id < c.id)))`
+        : Prisma.empty;
+      const found = await prisma.$queryRaw<SummarySqlRow[]>`
+        SELECT f.id, f.owner_id AS "ownerId", f.filename, f.content_type AS "contentType", f.size, f.sha256,
+          f.algorithm, f.description, f.created_at AS "createdAt", u.username AS "ownerName"
+        FROM encrypted_files f JOIN users u ON u.id = f.owner_id
+        WHERE f.deleted_at IS NULL ${owner} ${name} ${after}
+        ORDER BY f.created_at DESC, f.id DESC
+        LIMIT ${filter.limit + 1}`;
+      const rows = found.map(({ ownerName, size, ...row }) => ({ ...row, size: BigInt(size), owner: { username: ownerName } }));
       const more = rows.length > filter.limit;
       const page = more ? rows.slice(0, filter.limit) : rows;
       return { rows: page, nextCursor: more ? (page.at(-1)?.id ?? null) : null };
