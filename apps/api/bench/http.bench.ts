@@ -198,7 +198,8 @@ function printSummary(lines: string[][]): void {
   for (const line of lines) console.log(render(line));
 }
 
-const reqs = (r: Cannonade) => `${fmt(r.rps)} req/s, p99 ${fmt(r.p99)} ms, ${fmt(r.cpuMsPerRequest, 2)} CPU-ms/req`;
+const reqs = (r: Cannonade) =>
+  `${fmt(r.rps)} req/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms, ${fmt(r.cpuMsPerRequest, 2)} server CPU-ms/req${r.errors > 0 ? `, ${r.errors} timeouts/errors` : ''}`;
 
 async function main(): Promise<void> {
   const started = performance.now();

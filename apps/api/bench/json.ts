@@ -8,8 +8,10 @@ export interface Cannonade {
   rps: number;
   p50: number;
   p99: number;
-  /** Non-2xx answers and socket errors: any of them makes the row meaningless. */
+  /** Non-2xx answers: any of them makes the row meaningless. */
   bad: number;
+  /** Requests that timed out or failed at the socket (an overloaded machine). */
+  errors: number;
   /** Server CPU milliseconds (user + sys) per answered request. */
   cpuMsPerRequest: number;
 }
@@ -47,7 +49,8 @@ export async function cannonade(options: {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    bad: result.non2xx + result.errors + result.timeouts,
+    bad: result.non2xx,
+    errors: result.errors + result.timeouts,
     cpuMsPerRequest: answered > 0 ? (cpu * 1000) / answered : Number.NaN,
   };
 }
