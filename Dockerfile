@@ -1,22 +1,27 @@
 # syntax=docker/dockerfile:1
-# SFE API + built SPA in one image. Build: docker build -t sfe .
+# SFE API + built SPA in one image. Build: docker compose build (or docker build -t sfe-api .)
+# Stage 1 has the compilers for the native modules (better-sqlite3, pkcs11js) and
+# builds the SPA; the runtime stage has no compiler and runs as the unprivileged user.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-# better-sqlite3 compiles from source.
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc prisma.config.ts tsconfig.base.json ./
 COPY prisma ./prisma
 COPY packages ./packages
 COPY apps ./apps
-RUN npx -y pnpm@10.34.9 install --frozen-lockfile && npx -y pnpm@10.34.9 --filter @sfe/web build
+RUN npx -y pnpm@10.34.9 install --frozen-lockfile \
+  && npx -y pnpm@10.34.9 --filter @sfe/web build
 
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/data UV_THREADPOOL_SIZE=8
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/data UV_THREADPOOL_SIZE=8 SFE_WEB_DIST=/app/apps/web/dist
 WORKDIR /app
-COPY --from=build /app /app
-RUN mkdir -p /data && chown node:node /data
+COPY --from=build --chown=root:root /app /app
+# The only writable place besides a tmpfs /tmp (compose mounts the root filesystem read-only).
+RUN mkdir -p /data && chown node:node /data && chmod 0700 /data
 USER node
 VOLUME ["/data"]
 EXPOSE 3000
-HEALTHCHECK --interval=15s --timeout=3s --start-period=20s CMD node -e "fetch('http://127.0.0.1:3000/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["node", "-e", "fetch('http://127.0.0.1:3000/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "--import", "tsx", "apps/api/src/server.ts"]

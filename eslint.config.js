@@ -74,6 +74,7 @@ export default tseslint.config(
       'apps/api/src/stores/**',
       'apps/api/src/db/**',
       'apps/api/src/config.ts',
+      'apps/api/src/config-backends.ts',
       'apps/api/src/app.ts',
       'apps/api/src/cli/**',
     ],

@@ -47,7 +47,11 @@ const REDACT = [
   '*.refreshToken',
   '*.accessToken',
   '*.masterKey',
+  '*.masterKeyPrevious',
   '*.jwtSecret',
+  '*.pin',
+  '*.secretAccessKey',
+  '*.sessionToken',
 ];
 
 /** One set of security headers: helmet's hook, and the answer to a URL that cannot even be routed. */

@@ -3,6 +3,10 @@ import { availableParallelism } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { weakSecretReason } from './lib/secret-strength.ts';
+import { assertMongoAuthenticated, blobStoreFrom, kekFrom, readSecretFile, type KekSettings } from './config-backends.ts';
+import type { BlobStoreSettings } from './stores/blobstore/index.ts';
+
+export type { KekSettings } from './config-backends.ts';
 
 /**
  * The one place that reads process.env. Everything is validated once at boot; a bad
@@ -16,6 +20,11 @@ export interface Config {
   readonly dataDir: string;
   readonly databaseUrl: string;
   readonly mongodbUri: string | undefined;
+  /** BLOB_STORE: DATA_DIR/blobs (default) or an S3-compatible bucket. */
+  readonly blobStore: BlobStoreSettings;
+  /** KEK_PROVIDER: where the KEK ring comes from (env, file or a PKCS#11 HSM). */
+  readonly kek: KekSettings;
+  /** The active KEK as hex for the env and file providers; '' with pkcs11 (the key never leaves the HSM). */
   readonly masterKey: string;
   readonly masterKeyPrevious: readonly string[];
   readonly jwtSecret: string;
@@ -195,6 +204,17 @@ function devSecret(file: string, make: () => string, valid: RegExp, name: string
   return value;
 }
 
+const configError = (message: string): ConfigError => new ConfigError(message);
+
+/** MASTER_KEY and MASTER_KEY_PREVIOUS as the env provider reads them, from the files for KEK_PROVIDER=file. */
+function kekEnvironment(env: Env, kek: KekSettings): Env {
+  if (kek.provider !== 'file') return env;
+  const active = readSecretFile('MASTER_KEY_FILE', kek.file, configError).trim();
+  if (!HEX_KEY.test(active)) throw new ConfigError('MASTER_KEY_FILE must hold exactly 64 hexadecimal characters (`openssl rand -hex 32`).');
+  const previous = kek.previousFile === undefined ? env.MASTER_KEY_PREVIOUS : readSecretFile('MASTER_KEY_PREVIOUS_FILE', kek.previousFile, configError);
+  return { ...env, MASTER_KEY: active, MASTER_KEY_PREVIOUS: previous };
+}
+
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const nodeEnv = env.NODE_ENV ?? 'development';
   if (!['development', 'production', 'test'].includes(nodeEnv)) {
@@ -215,7 +235,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const databaseUrl = env.DATABASE_URL || `file:${path.join(dataDir, 'sfe.db')}`;
   if (!databaseUrl.startsWith('file:')) throw new ConfigError('DATABASE_URL must be a SQLite URL (file:/absolute/path.db).');
 
-  const previous = (env.MASTER_KEY_PREVIOUS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  assertMongoAuthenticated(env, mongodbUri, isProduction, configError);
+  const blobStore = blobStoreFrom(env, isProduction, configError);
+  const kek = kekFrom(env, configError);
+  const keyEnv = kekEnvironment(env, kek);
+
+  const previous = (keyEnv.MASTER_KEY_PREVIOUS ?? '').split(/[,\n]/).map((k) => k.trim()).filter(Boolean);
   for (const key of previous) {
     if (!HEX_KEY.test(key)) throw new ConfigError('MASTER_KEY_PREVIOUS must be a comma-separated list of 64-hex-character keys.');
   }
@@ -235,7 +260,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     dataDir,
     databaseUrl,
     mongodbUri,
-    masterKey: masterKeyFrom(env, isProduction, dataDir, warnings),
+    blobStore,
+    kek,
+    masterKey: kek.provider === 'pkcs11' ? '' : masterKeyFrom(keyEnv, isProduction, dataDir, warnings),
     masterKeyPrevious: previous.map((k) => k.toLowerCase()),
     jwtSecret: jwtSecretFrom(env, isProduction, dataDir, warnings),
     maxUploadBytes: int(env, 'MAX_UPLOAD_BYTES', DEFAULT_MAX_UPLOAD_BYTES, 1, Number.MAX_SAFE_INTEGER),

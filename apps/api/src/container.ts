@@ -1,11 +1,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createKekRing, parseKek } from '@sfe/crypto';
 import type { Config } from './config.ts';
 import { createPrismaClient } from './db/client.ts';
 import { applyMigrations } from './db/migrate-runner.ts';
 import { fail } from './lib/errors.ts';
-import { createLimiter } from './lib/limiter.ts';
+import { createLimiter, type Limiter } from './lib/limiter.ts';
 import { createAccessRequestsRepository } from './modules/access-requests/access-requests.repository.ts';
 import { createAccessRequestsService } from './modules/access-requests/access-requests.service.ts';
 import type { Alert } from '@sfe/contract';
@@ -24,6 +23,7 @@ import { createAuthService, type AccessTokenClaims } from './modules/auth/auth.s
 import { createPasswordAttempts } from './modules/auth/password-attempts.ts';
 import { createRefreshTokensRepository } from './modules/auth/refresh-tokens.repository.ts';
 import { createSessionStateRepository } from './modules/auth/session-state.repository.ts';
+import { createSignInThrottleRepository } from './modules/auth/sign-in-throttle.repository.ts';
 import { createUnknownUserLockoutRepository } from './modules/auth/unknown-user-lockout.repository.ts';
 import { createFilesRepository } from './modules/files/files.repository.ts';
 import { createFilesService } from './modules/files/files.service.ts';
@@ -34,7 +34,8 @@ import { createKeyRotationRepository } from './modules/users/key-rotation.reposi
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { createUsersService } from './modules/users/users.service.ts';
 import { createPrivateKeyUnlock } from './modules/users/private-key-unlock.ts';
-import { createFsBlobStore } from './stores/blobstore/index.ts';
+import { openBlobStore } from './stores/blobstore/index.ts';
+import { openKekProvider } from './stores/kek/index.ts';
 import { openKeyStore } from './stores/keystore/index.ts';
 import { createDbRateLimitStore } from './stores/rate-limit-store.ts';
 
@@ -49,9 +50,13 @@ export interface ContainerHooks {
   onAlert?: (alert: Alert) => void;
 }
 
-/** Parts a test may replace (only the fail-closed audit test does: a store that refuses writes). */
+/**
+ * Parts a test may replace with a failing one: an audit store that refuses writes (the
+ * fail-closed tests) and a key generator that breaks (the keygen_failure alert).
+ */
 export interface ContainerOverrides {
   auditRepository?: AuditRepository;
+  keygenLimiter?: Limiter;
 }
 
 /**
@@ -67,8 +72,9 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     dataDir: config.dataDir,
     serverSelectionTimeoutMS: config.keyStoreTimeoutMs,
   });
-  const blobStore = await createFsBlobStore(path.join(config.dataDir, 'blobs'));
-  const ring = createKekRing(parseKek(config.masterKey), config.masterKeyPrevious.map(parseKek));
+  const blobStore = await openBlobStore(config.blobStore, config.dataDir);
+  const kekProvider = await openKekProvider(config);
+  const ring = kekProvider.ring;
   const kekRing = () => ring;
 
   const repositories = {
@@ -94,13 +100,14 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
   });
   if (hooks.onAudit) audit.subscribe(hooks.onAudit);
   const kdfLimiter = createLimiter(config.kdfConcurrency);
-  const keygenLimiter = createLimiter(config.keygenConcurrency, {
+  const keygenLimiter = overrides.keygenLimiter ?? createLimiter(config.keygenConcurrency, {
     maxQueue: config.keygenQueue,
     whenFull: () => fail('SERVICE_UNAVAILABLE', 'Key generation is busy; nothing was changed. Try again shortly.', { 'retry-after': '10' }),
   });
   const passwordAttempts = createPasswordAttempts({
     users: repositories.users,
     unknownUsers: createUnknownUserLockoutRepository(prisma),
+    signInThrottle: createSignInThrottleRepository(prisma),
     audit,
   });
   const unlockPrivateKey = createPrivateKeyUnlock({ keyStore, audit, kdfLimiter, passwordAttempts });
@@ -206,6 +213,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     signer,
     webhook,
     kekRing,
+    kekProvider,
     keyStore,
     blobStore,
     repositories,
@@ -218,6 +226,8 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
       await webhook?.drain();
       await prisma.$disconnect();
       await keyStore.close();
+      blobStore.close();
+      await kekProvider.close();
     },
   };
 }

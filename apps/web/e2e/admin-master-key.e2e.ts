@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { createApiClient } from '@sfe/api-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdmin } from './helpers/admin.ts';
 import { launchBrowser, newPerson, screenshot, signIn } from './helpers/browser.ts';
 import { startServer, type RunningServer } from './helpers/server.ts';
 import { buildSpa } from './helpers/spa.ts';
 
-const repoRoot = path.resolve(import.meta.dirname, '../../..');
 const MASTER_KEY = randomBytes(32).toString('hex');
 const PREVIOUS_KEY = randomBytes(32).toString('hex');
 const ADMIN = { username: 'console.admin', password: 'console admin pass phrase' };
@@ -16,19 +14,6 @@ const ADMIN = { username: 'console.admin', password: 'console admin pass phrase'
 let server: RunningServer;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
-
-/** `sfe admin create` on the server's own data directory, the password on stdin. */
-function createAdmin(dataDir: string): Promise<number | null> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/api/src/cli/main.ts', 'admin', 'create', '--username', ADMIN.username, '--password-stdin'], {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, MASTER_KEY, MASTER_KEY_PREVIOUS: PREVIOUS_KEY },
-      stdio: ['pipe', 'ignore', 'inherit'],
-    });
-    child.stdin.end(`${ADMIN.password}\n`);
-    child.on('close', resolve);
-  });
-}
 
 async function person(): Promise<Page> {
   const { context, page } = await newPerson(browser, server.baseUrl);
@@ -40,7 +25,7 @@ beforeAll(async () => {
   await buildSpa();
   server = await startServer({ MASTER_KEY, MASTER_KEY_PREVIOUS: PREVIOUS_KEY });
   browser = await launchBrowser();
-  expect(await createAdmin(server.dataDir)).toBe(0);
+  expect(await createAdmin(server.dataDir, ADMIN, { MASTER_KEY, MASTER_KEY_PREVIOUS: PREVIOUS_KEY })).toBe(0);
   const client = createApiClient({ baseUrl: server.baseUrl });
   await client.auth.register({ username: 'keys.org', password: 'organization pass phrase', role: 'organization' });
   await client.auth.register({ username: 'keys.consultant', password: 'consultant pass phrase', role: 'consultant' });

@@ -1,5 +1,17 @@
 import type {
   AccessRequest,
+  AdminUser,
+  AdminUserList,
+  AdminUsersQuery,
+  Alert,
+  AlertList,
+  AlertsQuery,
+  AuditList,
+  AuditListQuery,
+  AuditReport,
+  AuditVerifyResult,
+  ErasureCertificate,
+  IncidentResponse,
   AccessRequestList,
   ApproveBody,
   ChangePasswordBody,
@@ -100,7 +112,43 @@ export function createApiClient(options: ApiClientOptions) {
     },
   };
 
+  const userPath = (id: string, action = '') => `/admin/users/${segment(id)}${action}`;
   const admin = {
+    users: {
+      list: (query: AdminUsersQuery = {}, o: RequestOptions = {}) =>
+        t.json<AdminUserList>({ method: 'GET', path: '/admin/users', query: { ...query }, signal: o.signal }),
+      disable: (id: string, o: RequestOptions = {}) =>
+        t.json<AdminUser>({ method: 'POST', path: userPath(id, '/disable'), json: {}, signal: o.signal }),
+      enable: (id: string, o: RequestOptions = {}) =>
+        t.json<AdminUser>({ method: 'POST', path: userPath(id, '/enable'), json: {}, signal: o.signal }),
+      revokeGrants: (id: string, o: RequestOptions = {}) =>
+        t.json<{ grantsRevoked: number }>({ method: 'POST', path: userPath(id, '/revoke-grants'), json: {}, signal: o.signal }),
+      deletePrivateKey: (id: string, o: RequestOptions = {}) =>
+        t.json<{ privateKeyDeleted: true }>({ method: 'DELETE', path: userPath(id, '/private-key'), signal: o.signal }),
+      incident: (id: string, o: RequestOptions = {}) =>
+        t.json<IncidentResponse>({ method: 'POST', path: userPath(id, '/incident'), json: {}, signal: o.signal }),
+      /** Right to erasure; answers the signed erasure certificate. */
+      erase: (id: string, o: RequestOptions = {}) =>
+        t.json<ErasureCertificate>({ method: 'DELETE', path: userPath(id), signal: o.signal }),
+    },
+    audit: {
+      list: (query: AuditListQuery = {}, o: RequestOptions = {}) =>
+        t.json<AuditList>({ method: 'GET', path: '/admin/audit', query: { ...query }, signal: o.signal }),
+      report: (days = 30, o: RequestOptions = {}) =>
+        t.json<AuditReport>({ method: 'GET', path: '/admin/audit/report', query: { days }, signal: o.signal }),
+      /** The period's records as CSV, through the bearer header like every call (never a token in a URL). */
+      reportCsv: async (days = 30, o: RequestOptions = {}): Promise<DownloadResponse> => {
+        const response = await t.send({ method: 'GET', path: '/admin/audit/report', query: { days, format: 'csv' }, signal: o.signal });
+        return toDownloadResponse(response, `audit-${days}d.csv`);
+      },
+      verify: (o: RequestOptions = {}) => t.json<AuditVerifyResult>({ method: 'GET', path: '/admin/audit/verify', signal: o.signal }),
+    },
+    alerts: {
+      list: (query: AlertsQuery = {}, o: RequestOptions = {}) =>
+        t.json<AlertList>({ method: 'GET', path: '/admin/alerts', query: { ...query }, signal: o.signal }),
+      acknowledge: (id: string, o: RequestOptions = {}) =>
+        t.json<Alert>({ method: 'POST', path: `/admin/alerts/${segment(id)}/ack`, json: {}, signal: o.signal }),
+    },
     kek: {
       status: (o: RequestOptions = {}) => t.json<KekStatus>({ method: 'GET', path: '/admin/kek', signal: o.signal }),
       rotate: (o: RequestOptions = {}) => t.json<Rotation>({ method: 'POST', path: '/admin/kek/rotate', json: {}, signal: o.signal }),

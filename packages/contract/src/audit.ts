@@ -42,6 +42,10 @@ export const AuditReport = Type.Object({
   total: Type.Integer({ minimum: 0 }),
   failed: Type.Integer({ minimum: 0 }),
   byOperation: Type.Record(Type.String(), Type.Object({ total: Type.Integer({ minimum: 0 }), failed: Type.Integer({ minimum: 0 }) })),
+  /** Per UTC day, oldest first (the first and last day clipped to the period); only for periods of up to 92 days. */
+  byDay: Type.Optional(
+    Type.Array(Type.Object({ day: Type.String({ format: 'date' }), total: Type.Integer({ minimum: 0 }), failed: Type.Integer({ minimum: 0 }) })),
+  ),
 });
 export type AuditReport = Type.Static<typeof AuditReport>;
 

@@ -52,23 +52,33 @@ export function kekId(kek: Buffer): string {
   return KEY_ID_PREFIX + keyIdBytes(kek).toString('hex');
 }
 
+/**
+ * A KEK that lives outside this process (an HSM, a KMS): AES-256-GCM seal and open
+ * happen where the key is, with the nonce and associated data given here, so a
+ * wrapped DEK has the same format whichever holds the key. `keyId` follows the
+ * 'kek_' + 16 hex pattern and must be a stable commitment to the key that reveals
+ * nothing about it (computed by the holder, e.g. a MAC under the key).
+ */
+export interface ExternalKek {
+  readonly keyId: string;
+  /** AES-256-GCM: ciphertext || 16-byte tag. */
+  seal(nonce: Buffer, plaintext: Buffer, associatedData: Buffer): Buffer;
+  /** Throws DecryptionFailedError for any authentication failure. */
+  open(nonce: Buffer, sealed: Buffer, associatedData: Buffer): Buffer;
+}
+
 export interface KekRing {
   readonly activeKeyId: string;
   has(keyId: string): boolean;
   keyIds(): string[];
 }
 
-/** Key material lives here, not on the ring object, so it never ends up in a log line. */
-const ringKeys = new WeakMap<KekRing, ReadonlyMap<string, Buffer>>();
+type RingKey = Buffer | ExternalKek;
 
-export function createKekRing(active: Buffer, previous: Buffer[] = []): KekRing {
-  const keys = new Map<string, Buffer>();
-  for (const kek of [active, ...previous]) {
-    const id = kekId(kek);
-    if (keys.has(id)) throw new InvalidKeyError(`duplicate KEK in ring: ${id}`);
-    keys.set(id, Buffer.from(kek));
-  }
-  const activeKeyId = kekId(active);
+/** Key material lives here, not on the ring object, so it never ends up in a log line. */
+const ringKeys = new WeakMap<KekRing, ReadonlyMap<string, RingKey>>();
+
+function freezeRing(keys: Map<string, RingKey>, activeKeyId: string): KekRing {
   const ring: KekRing = Object.freeze({
     activeKeyId,
     has: (keyId: string) => keys.has(keyId),
@@ -78,7 +88,28 @@ export function createKekRing(active: Buffer, previous: Buffer[] = []): KekRing 
   return ring;
 }
 
-function keysOf(ring: KekRing): ReadonlyMap<string, Buffer> {
+/** A ring whose keys are held elsewhere: wrapDek and unwrapDek call their seal and open. */
+export function createExternalKekRing(active: ExternalKek, previous: ExternalKek[] = []): KekRing {
+  const keys = new Map<string, RingKey>();
+  for (const kek of [active, ...previous]) {
+    if (!KEY_ID_PATTERN.test(kek.keyId)) throw new InvalidKeyError('invalid external KEK: key id must be kek_ and 16 hexadecimal characters');
+    if (keys.has(kek.keyId)) throw new InvalidKeyError(`duplicate KEK in ring: ${kek.keyId}`);
+    keys.set(kek.keyId, kek);
+  }
+  return freezeRing(keys, active.keyId);
+}
+
+export function createKekRing(active: Buffer, previous: Buffer[] = []): KekRing {
+  const keys = new Map<string, RingKey>();
+  for (const kek of [active, ...previous]) {
+    const id = kekId(kek);
+    if (keys.has(id)) throw new InvalidKeyError(`duplicate KEK in ring: ${id}`);
+    keys.set(id, Buffer.from(kek));
+  }
+  return freezeRing(keys, kekId(active));
+}
+
+function keysOf(ring: KekRing): ReadonlyMap<string, RingKey> {
   const keys = ringKeys.get(ring);
   if (keys === undefined) throw new InvalidKeyError('not a KEK ring created by createKekRing');
   return keys;
@@ -96,9 +127,11 @@ export function wrapDek(ring: KekRing, dek: Buffer, associatedData: Buffer): Buf
   if (kek === undefined) throw new UnknownKeyIdError(ring.activeKeyId);
   const prefix = Buffer.alloc(1 + KEY_ID_BYTES);
   prefix.writeUInt8(WRAPPED_DEK_VERSION, 0);
-  keyIdBytes(kek).copy(prefix, 1);
+  Buffer.from(ring.activeKeyId.slice(KEY_ID_PREFIX.length), 'hex').copy(prefix, 1);
   const nonce = randomBytes(NONCE_LENGTH);
-  const sealed = aeadSeal('aes-256-gcm', kek, nonce, dek, wrapAssociatedData(prefix, associatedData));
+  const aad = wrapAssociatedData(prefix, associatedData);
+  const sealed = Buffer.isBuffer(kek) ? aeadSeal('aes-256-gcm', kek, nonce, dek, aad) : kek.seal(nonce, dek, aad);
+  if (sealed.length !== DEK_LENGTH + 16) throw new InvalidKeyError('the KEK holder returned a sealed DEK of the wrong length');
   return Buffer.concat([prefix, nonce, sealed]);
 }
 
@@ -118,7 +151,11 @@ export function unwrapDek(ring: KekRing, wrapped: Buffer, associatedData: Buffer
   const prefix = wrapped.subarray(0, 1 + KEY_ID_BYTES);
   const nonce = wrapped.subarray(1 + KEY_ID_BYTES, 1 + KEY_ID_BYTES + NONCE_LENGTH);
   const sealed = wrapped.subarray(1 + KEY_ID_BYTES + NONCE_LENGTH);
-  return aeadOpen('aes-256-gcm', kek, nonce, sealed, wrapAssociatedData(prefix, associatedData));
+  const aad = wrapAssociatedData(prefix, associatedData);
+  if (Buffer.isBuffer(kek)) return aeadOpen('aes-256-gcm', kek, nonce, sealed, aad);
+  const dek = kek.open(nonce, sealed, aad);
+  if (dek.length !== DEK_LENGTH) throw new DecryptionFailedError();
+  return dek;
 }
 
 export function generateDek(): Buffer {

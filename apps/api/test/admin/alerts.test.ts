@@ -130,6 +130,14 @@ describe('alert rules', () => {
     expect((await downloadRaw(t.app, con, request.id, PASSWORD)).statusCode).toBe(200);
   });
 
+  it('deleting the file of a suspended grant revokes it and destroys its wrapped key', async () => {
+    const { org, con, request } = await grantedPair(t.app);
+    for (let i = 0; i < 3; i++) expect((await downloadRaw(t.app, con, request.id, PASSWORD)).statusCode).toBe(200);
+    expect((await prisma.accessRequest.findUniqueOrThrow({ where: { id: request.id } })).status).toBe('suspended');
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/files/${request.fileId}`, headers: bearer(org.accessToken) })).statusCode).toBe(204);
+    expect(await prisma.accessRequest.findUniqueOrThrow({ where: { id: request.id } })).toMatchObject({ status: 'revoked', wrappedSymmetricKey: null });
+  });
+
   it('unusual_access: an unwrap from a new address is a warning that suspends nothing', async () => {
     const { con, request } = await grantedPair(t.app);
     expect((await downloadRaw(t.app, con, request.id, PASSWORD)).statusCode).toBe(200);
@@ -161,7 +169,7 @@ describe('alert rules', () => {
   it('counts alerts by rule in /metrics', async () => {
     const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/sfe_alerts_raised_total\{rule="failed_logins"\} [1-9]/);
-    expect(metrics).toMatch(/sfe_alerts_raised_total\{rule="unusual_access"\} 2/);
+    expect(metrics).toMatch(/sfe_alerts_raised_total\{rule="unusual_access"\} 3/);
     expect(metrics).toMatch(/sfe_kek_uses_total\{key_id="kek_[0-9a-f]+",operation="key_wrapped"\} [1-9]/);
     expect(metrics).toMatch(/sfe_crypto_operations_total\{operation="login_failed",success="false"\} [1-9]/);
     expect(metrics).toContain('sfe_account_lockouts_total');

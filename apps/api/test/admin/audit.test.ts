@@ -68,6 +68,32 @@ describe('audit list and report', () => {
     expect(lines.length - 1).toBeGreaterThanOrEqual(report.total);
     expect(csv.body).toContain(',login_failed,false,');
   });
+
+  it('reports per UTC day for a chart, oldest first, and only for periods a chart can show', async () => {
+    // Move one failed record three days back (this app's chain is not verified afterwards).
+    const moved = await prisma.cryptoLog.findFirstOrThrow({ where: { operation: 'login_failed' } });
+    const threeDaysAgo = new Date(Date.now() - 3 * 86_400_000);
+    await prisma.cryptoLog.update({ where: { id: moved.id }, data: { timestamp: threeDaysAgo } });
+
+    const report = (await adminCall(t.app, admin, 'GET', '/audit/report?days=30')).json<AuditReport>();
+    const byDay = report.byDay ?? [];
+    const today = new Date().toISOString().slice(0, 10);
+    expect(byDay.at(-1)?.day).toBe(today);
+    expect(byDay[0]?.day).toBe(report.from.slice(0, 10));
+    expect(byDay.length).toBeGreaterThanOrEqual(30);
+    for (let i = 1; i < byDay.length; i++) {
+      expect(Date.parse(byDay[i]?.day ?? '') - Date.parse(byDay[i - 1]?.day ?? '')).toBe(86_400_000);
+    }
+    expect(byDay.reduce((n, d) => n + d.total, 0)).toBe(report.total);
+    expect(byDay.reduce((n, d) => n + d.failed, 0)).toBe(report.failed);
+    const moveDay = byDay.find((d) => d.day === threeDaysAgo.toISOString().slice(0, 10));
+    expect(moveDay).toEqual({ day: threeDaysAgo.toISOString().slice(0, 10), total: 1, failed: 1 });
+    expect(byDay.find((d) => d.day === today)?.failed).toBe(report.failed - 1);
+
+    const long = (await adminCall(t.app, admin, 'GET', '/audit/report?days=365')).json<AuditReport>();
+    expect(long.byDay).toBeUndefined();
+    expect(long.total).toBe(report.total);
+  });
 });
 
 describe('audit verify', () => {

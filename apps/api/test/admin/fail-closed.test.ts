@@ -1,33 +1,21 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrismaClient, type PrismaClient } from '../../src/db/client.ts';
-import { createAuditRepository, type AuditRepository } from '../../src/modules/audit/audit.repository.ts';
-import { buildTestApp, makeDataDir, type TestApp } from '../helpers/app.ts';
+import type { PrismaClient } from '../../src/db/client.ts';
+import { buildFailingAuditApp, type FailingAuditApp } from '../helpers/failing-audit.ts';
+import type { TestApp } from '../helpers/app.ts';
 import { approve, downloadRaw, expectProblem, grantedPair, loginRaw, newUser, requestAccess, uploadFile, PASSWORD } from '../helpers/fixtures.ts';
 
-/**
- * The one injected part of the suite: the real audit repository on the real database,
- * except that appends of the chosen operations fail, as a full or broken audit store would.
- */
+/** Sensitive operations that release something: no record, no release. */
 describe('fail-closed audit', () => {
+  let f: FailingAuditApp;
   let t: TestApp;
   let prisma: PrismaClient;
-  const failing = new Set<string>();
+  let failing: Set<string>;
 
   beforeAll(async () => {
-    const dataDir = await makeDataDir();
-    prisma = createPrismaClient(`file:${path.join(dataDir, 'sfe.db')}`);
-    const real = createAuditRepository(prisma);
-    const auditRepository: AuditRepository = {
-      ...real,
-      append: (event, id) => (failing.has(event.operation) ? Promise.reject(new Error('audit store refused the write')) : real.append(event, id)),
-    };
-    t = await buildTestApp({ dataDir, overrides: { auditRepository } });
+    f = await buildFailingAuditApp();
+    ({ t, prisma, failing } = f);
   });
-  afterAll(async () => {
-    await prisma.$disconnect();
-    await t.cleanup();
-  });
+  afterAll(() => f.close());
 
   it('refuses a download whose private-key unlock cannot be audited, and releases no plaintext', async () => {
     const { con, request, data } = await grantedPair(t.app);

@@ -40,6 +40,15 @@ describe('admin accounts and incident response', () => {
     expectProblem(await adminCall(t.app, admin, 'GET', '/users?unknown=1'), 400, 'VALIDATION_FAILED');
   });
 
+  it('searches usernames literally: _ and % are not wildcards', async () => {
+    const tag = Date.now().toString(36);
+    const underscored = await newUser(t.app, 'consultant', { username: `lit_${tag}` });
+    await newUser(t.app, 'consultant', { username: `litx${tag}` });
+    const search = async (q: string) => (await adminCall(t.app, admin, 'GET', `/users?q=${encodeURIComponent(q)}`)).json<AdminUserList>().items.map((u) => u.id);
+    expect(await search(`lit_${tag}`)).toEqual([underscored.id]);
+    expect(await search('%')).toEqual([]);
+  });
+
   it('disable ends every session at once and login answers ACCOUNT_DISABLED; enable lets the user back in', async () => {
     const user = await newUser(t.app, 'organization');
     const disabled = await adminCall(t.app, admin, 'POST', `/users/${user.id}/disable`);

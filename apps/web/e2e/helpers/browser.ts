@@ -80,3 +80,25 @@ export async function signIn(page: Page, who: { username: string; password: stri
 
 /** The table row that mentions `text` (a file name, a username). */
 export const row = (page: Page, text: string) => page.locator('tr', { hasText: text });
+
+/** Where the admin screenshots for the docs go (committed, looked at by people). */
+export const docsScreenshotDir = path.resolve(import.meta.dirname, '../../../../docs/screenshots');
+
+/** A PNG under docs/screenshots/: the full page, or only the viewport (a modal dialog covers only that). */
+export async function docsScreenshot(page: Page, name: string, { fullPage = true } = {}): Promise<void> {
+  await mkdir(docsScreenshotDir, { recursive: true });
+  // No focus ring left over from the test's typing.
+  await page.evaluate(() => (document.activeElement instanceof HTMLElement && !document.activeElement.closest('[role="dialog"]') ? document.activeElement.blur() : undefined));
+  await page.screenshot({ path: path.join(docsScreenshotDir, `${name}.png`), fullPage });
+}
+
+/**
+ * Pixels the page, or a canvas clipped inside it, is wider than the viewport (0 when
+ * nothing sticks out off-screen).
+ */
+export const horizontalOverflow = (page: Page) =>
+  page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const canvases = Array.from(document.querySelectorAll('canvas'), (c) => Math.ceil(c.getBoundingClientRect().right) - width);
+    return Math.max(0, document.documentElement.scrollWidth - width, ...canvases);
+  });

@@ -13,6 +13,9 @@ const FileDetail = lazy(() => import('./routes/file-detail.tsx'));
 const Requests = lazy(() => import('./routes/requests.tsx'));
 const Profile = lazy(() => import('./routes/profile.tsx'));
 const NotFound = lazy(() => import('./routes/not-found.tsx'));
+const AdminUsers = lazy(() => import('./routes/admin-users.tsx'));
+const AdminAudit = lazy(() => import('./routes/admin-audit.tsx'));
+const AdminAlerts = lazy(() => import('./routes/admin-alerts.tsx'));
 const AdminMasterKey = lazy(() => import('./routes/admin-master-key.tsx'));
 
 function page(Component: LazyExoticComponent<ComponentType>) {
@@ -39,14 +42,19 @@ export function createRouter() {
         { path: paths.fileRoute, element: page(FileDetail) },
         { path: paths.requests, element: page(Requests) },
         { path: paths.profile, element: page(Profile) },
-        {
-          path: paths.adminMasterKey,
+        ...[
+          { path: paths.adminUsers, screen: AdminUsers },
+          { path: paths.adminAudit, screen: AdminAudit },
+          { path: paths.adminAlerts, screen: AdminAlerts },
+          { path: paths.adminMasterKey, screen: AdminMasterKey },
+        ].map(({ path, screen }) => ({
+          path,
           element: (
             <RequireRole role="admin" fallback={page(NotFound)}>
-              {page(AdminMasterKey)}
+              {page(screen)}
             </RequireRole>
           ),
-        },
+        })),
       ],
     },
     { path: '*', element: page(NotFound) },

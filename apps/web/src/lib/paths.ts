@@ -7,5 +7,8 @@ export const paths = {
   fileRoute: '/files/:id',
   requests: '/requests',
   profile: '/profile',
+  adminUsers: '/admin/users',
+  adminAudit: '/admin/audit',
+  adminAlerts: '/admin/alerts',
   adminMasterKey: '/admin/master-key',
 } as const;

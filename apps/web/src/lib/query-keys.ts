@@ -6,4 +6,7 @@ export const queryRoots = {
   keys: ['keys'],
   publicKeys: ['public-keys'],
   adminKek: ['admin', 'kek'],
+  adminUsers: ['admin', 'users'],
+  adminAudit: ['admin', 'audit'],
+  adminAlerts: ['admin', 'alerts'],
 } as const;

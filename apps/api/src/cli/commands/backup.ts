@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createKekRing, parseKek } from '@sfe/crypto';
 import { loadConfig, type Config } from '../../config.ts';
 import { createBackup, restoreBackup, type BackupProgress } from '../../modules/backup/index.ts';
+import { openKekProvider } from '../../stores/kek/index.ts';
 import { loadCliConfig, OPERATOR, withContainer } from '../context.ts';
 import { CliError, EXIT, note, printJson, progressBar, readSecret, type Progress } from '../io.ts';
 
@@ -71,7 +71,10 @@ export function backupCommands(program: Command): void {
     .action(async (options: { in: string; dataDir: string; passphraseStdin?: boolean; json?: boolean }) => {
       const config = loadCliConfig();
       const dataDir = path.resolve(options.dataDir);
-      const ring = createKekRing(parseKek(config.masterKey), config.masterKeyPrevious.map(parseKek));
+      // The key ids the restored installation will have: for an HSM, the keys found under its labels.
+      const kekProvider = await openKekProvider(config);
+      const configuredKeyIds = kekProvider.ring.keyIds();
+      await kekProvider.close();
       const passphrase = await readSecret('passphrase', { fromStdin: options.passphraseStdin === true });
       const env = restoredEnvironment(config, dataDir);
       const progress = phasedProgress();
@@ -79,8 +82,9 @@ export function backupCommands(program: Command): void {
         inFile: options.in,
         dataDir,
         passphrase,
-        configuredKeyIds: ring.keyIds(),
+        configuredKeyIds,
         ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
+        blobStore: config.blobStore,
         env,
         actor: OPERATOR.id,
         onProgress: progress.update,

@@ -15,6 +15,7 @@ import {
   splitSecret,
 } from '@sfe/crypto';
 import { AppError } from '../../lib/errors.ts';
+import type { Config } from '../../config.ts';
 import { loadCliConfig, withContainer } from '../context.ts';
 import { CliError, EXIT, confirmOrRefuse, note, printJson, progressBar, readSecret, readStdinLines, refused, usage } from '../io.ts';
 
@@ -30,6 +31,14 @@ const counts = (value: Record<string, number>) =>
     .join(', ') || 'none';
 
 /** A key for the operator: the 64 hex on the first line and its key id on the second, or `{ kek, keyId }`. */
+/** backup and split copy the key itself: there is none to copy when it lives in an HSM. */
+function exportableMasterKey(config: Config): string {
+  if (config.kek.provider === 'pkcs11') {
+    throw refused('the KEK is a non-extractable key inside the HSM (KEK_PROVIDER=pkcs11): back it up with the HSM\'s own key backup or replication, never through SFE');
+  }
+  return config.masterKey;
+}
+
 function printKey(result: { kek: string; keyId: string }, json: boolean | undefined): void {
   if (json) printJson(result);
   else process.stdout.write(`${result.kek}\n${result.keyId}\n`);
@@ -170,7 +179,7 @@ export function kekCommands(program: Command): void {
     .action(async (options: { out: string; passphraseStdin?: boolean; iter: number }) => {
       const config = loadCliConfig();
       const passphrase = await readSecret('passphrase', { fromStdin: options.passphraseStdin === true, repeat: true });
-      const key = parseKek(config.masterKey);
+      const key = parseKek(exportableMasterKey(config));
       let text: string;
       try {
         text = await exportKekBackup(key, passphrase, { iterations: options.iter });
@@ -227,7 +236,7 @@ export function kekCommands(program: Command): void {
     .option('--out-dir <dir>', 'write one share per file (mode 0600) instead of printing them')
     .action(async (options: { shares: number; threshold: number; outDir?: string }) => {
       if (options.threshold > options.shares) throw usage('--threshold must not exceed --shares');
-      const key = parseKek(loadCliConfig().masterKey);
+      const key = parseKek(exportableMasterKey(loadCliConfig()));
       const keyId = kekId(key);
       const shares = await splitSecret(key, options.shares, options.threshold, keyId);
       key.fill(0);

@@ -55,6 +55,25 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
   const illegal = (row: AccessRequestRow, action: string) =>
     conflict(`A request that is ${effectiveStatus(row, new Date())} cannot be ${action}.`);
 
+  type DecisionEvent = { operation: 'access_denied' | 'access_revoked'; userId: string; ipAddress: string | null };
+
+  /** A refused decision (unknown, not the caller's, wrong role) is on record too, then answered. */
+  async function refusalsOnRecord<T>(event: DecisionEvent, details: { requestId: string }, load: () => Promise<T>): Promise<T> {
+    try {
+      return await load();
+    } catch (error) {
+      if (error instanceof AppError) await audit.record({ ...event, success: false, details: { ...details, refused: error.code } });
+      throw error;
+    }
+  }
+
+  /** The change lost a race after its record was written: the record is corrected by a failure record. */
+  async function raced(event: DecisionEvent, details: { requestId: string; fileId: string }, id: string, action: string): Promise<never> {
+    const now = (await requests.findById(id)) ?? null;
+    await audit.record({ ...event, success: false, details: { ...details, raced: true, from: now?.status ?? null } });
+    throw now ? illegal(now, action) : notFound('Access request');
+  }
+
   async function reload(id: string): Promise<AccessRequest> {
     const row = await requests.findById(id);
     if (!row) throw notFound('Access request');
@@ -164,27 +183,37 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
     },
 
     async deny(actor: Actor, id: string, reason: string | undefined): Promise<AccessRequest> {
-      const row = await ownedByActor(actor, id, 'deny');
-      const closed = await requests.close(id, ['pending'], 'denied', { processedById: actor.id, decisionReason: reason ?? null, now: new Date() });
-      if (!closed) {
-        await audit.record({ operation: 'access_denied', success: false, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: row.fileId, from: row.status } });
+      const event = { operation: 'access_denied', userId: actor.id, ipAddress: actor.ip } as const;
+      const row = await refusalsOnRecord(event, { requestId: id }, () => ownedByActor(actor, id, 'deny'));
+      const details = { requestId: id, fileId: row.fileId };
+      if (effectiveStatus(row, new Date()) !== 'pending') {
+        await audit.record({ ...event, success: false, details: { ...details, from: row.status } });
         throw illegal(row, 'denied');
       }
-      await audit.record({ operation: 'access_denied', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: row.fileId } });
+      // Fail closed: the record goes first, so nothing changes that the log cannot show.
+      await audit.record({ ...event, success: true, details });
+      const closed = await requests.close(id, ['pending'], 'denied', { processedById: actor.id, decisionReason: reason ?? null, now: new Date() });
+      if (!closed) return raced(event, details, id, 'denied');
       return reload(id);
     },
 
     async revoke(actor: Actor, id: string): Promise<AccessRequest> {
-      const row = await visible(actor, id);
-      if (actor.role === 'consultant') throw forbidden('Only the owning organization or an admin can revoke a grant.');
+      const event = { operation: 'access_revoked', userId: actor.id, ipAddress: actor.ip } as const;
+      const row = await refusalsOnRecord(event, { requestId: id }, async () => {
+        const found = await visible(actor, id);
+        if (actor.role === 'consultant') throw forbidden('Only the owning organization or an admin can revoke a grant.');
+        return found;
+      });
       const now = new Date();
+      const details = { requestId: id, fileId: row.fileId };
       const from = effectiveStatus(row, now) === 'expired' ? [] : ['pending', 'approved', 'suspended'];
-      const closed = await requests.close(id, from, 'revoked', { processedById: actor.id, now });
-      if (!closed) {
-        await audit.record({ operation: 'access_revoked', success: false, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: row.fileId, from: row.status } });
+      if (!from.includes(row.status)) {
+        await audit.record({ ...event, success: false, details: { ...details, from: row.status } });
         throw illegal(row, 'revoked');
       }
-      await audit.record({ operation: 'access_revoked', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: id, fileId: row.fileId, keyDeleted: true } });
+      await audit.record({ ...event, success: true, details: { ...details, keyDeleted: true } });
+      const closed = await requests.close(id, from, 'revoked', { processedById: actor.id, now });
+      if (!closed) return raced(event, details, id, 'revoked');
       return reload(id);
     },
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AdminUser, AdminUserList, AdminUsersQuery, ErasureCertificate, IncidentResponse, Role } from '@sfe/contract';
 import { erasureCertificateMessage, type AuditSigner } from '../../lib/audit-signer.ts';
 import type { Actor } from '../../lib/actor.ts';
-import { conflict, invalidField, notFound } from '../../lib/errors.ts';
+import { AppError, conflict, invalidField, notFound } from '../../lib/errors.ts';
 import type { KeyStore } from '../../stores/keystore/index.ts';
 import type { AccessRequestsRepository } from '../access-requests/access-requests.repository.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
@@ -55,43 +55,74 @@ export function createAdminUsersService(deps: AdminUsersServiceDeps) {
     return row;
   }
 
-  async function target(actor: Actor, id: string, action: string): Promise<AdminUserRow> {
-    const row = await users.findForAdmin(id);
-    if (!row) throw notFound('User');
-    if (row.id === actor.id) throw conflict(`An admin cannot ${action} their own account.`);
-    return row;
-  }
+  type Operation = 'account_disabled' | 'account_enabled' | 'access_revoked' | 'private_key_deleted' | 'user_erased';
 
-  const audited = (actor: Actor, operation: 'account_disabled' | 'account_enabled' | 'access_revoked' | 'private_key_deleted' | 'user_erased', targetUserId: string, details: Record<string, string | number | boolean | null>, success = true) =>
+  const audited = (actor: Actor, operation: Operation, targetUserId: string, details: Record<string, string | number | boolean | null>, success = true) =>
     audit.record({ operation, success, userId: actor.id, ipAddress: actor.ip, details: { targetUserId, ...details } });
 
-  async function disable(actor: Actor, row: AdminUserRow): Promise<{ disabled: boolean; sessionsEnded: number }> {
-    if (row.status === 'erased') throw conflict('The account is erased.');
-    const changed = await users.setStatus(row.id, 'active', 'disabled');
-    // Refresh tokens go even when the account was already disabled: nothing may survive an incident.
-    const ended = await deps.refreshTokens.revokeAllForUser(row.id, new Date());
-    await audited(actor, 'account_disabled', row.id, { sessionsEnded: ended.count, alreadyDisabled: !changed });
-    return { disabled: true, sessionsEnded: ended.count };
-  }
-
-  async function revokeGrants(actor: Actor, row: AdminUserRow, purpose: string): Promise<number> {
-    const revoked = await deps.accessRequests.revokeAllOf(row.id, actor.id, new Date());
-    await audited(actor, 'access_revoked', row.id, { grantsRevoked: revoked, keyDeleted: true, purpose });
-    return revoked;
-  }
-
-  async function deletePrivateKey(actor: Actor, row: AdminUserRow, purpose: string): Promise<{ deleted: boolean; grantsRevoked: number }> {
-    // Grants first: once the key is gone they could never open, so they must not look open.
-    const grantsRevoked = await revokeGrants(actor, row, purpose);
-    let deleted: boolean;
+  /** Loads the account an action is about; a refusal (unknown, own account, erased) is on record too. */
+  async function target(actor: Actor, id: string, operation: Operation, action: string, check?: (row: AdminUserRow) => void): Promise<AdminUserRow> {
     try {
-      deleted = await deps.keyStore.delete(row.id);
+      const row = await users.findForAdmin(id);
+      if (!row) throw notFound('User');
+      if (row.id === actor.id && operation !== 'access_revoked') throw conflict(`An admin cannot ${action} their own account.`);
+      check?.(row);
+      return row;
     } catch (error) {
-      await audited(actor, 'private_key_deleted', row.id, { purpose }, false);
+      if (error instanceof AppError) await audited(actor, operation, id, { refused: error.code }, false);
       throw error;
     }
-    await audited(actor, 'private_key_deleted', row.id, { existed: deleted, purpose });
-    return { deleted, grantsRevoked };
+  }
+
+  const notErased = (message: string) => (row: AdminUserRow) => {
+    if (row.status === 'erased') throw conflict(message);
+  };
+
+  type PlannedRecord = [Operation, Record<string, string | number | boolean | null>];
+
+  /**
+   * Fail closed: the records of an action are written before the change, so no change
+   * is made that the log cannot show. If a record cannot be written nothing changes
+   * (the ones already written get a failure record); if the change itself fails, each
+   * record gets a failure record marked incomplete.
+   */
+  async function recordedFirst<T>(actor: Actor, targetUserId: string, records: PlannedRecord[], change: () => Promise<T>): Promise<T> {
+    const written: PlannedRecord[] = [];
+    const undo = (extra: Record<string, boolean>) =>
+      Promise.all(written.map(([operation, details]) => audited(actor, operation, targetUserId, { ...details, ...extra }, false)));
+    for (const entry of records) {
+      try {
+        await audited(actor, entry[0], targetUserId, entry[1]);
+      } catch (error) {
+        await undo({ notPerformed: true });
+        throw error;
+      }
+      written.push(entry);
+    }
+    try {
+      return await change();
+    } catch (error) {
+      await undo({ incomplete: true });
+      throw error;
+    }
+  }
+
+  const disableRecord = (row: AdminUserRow, purpose: string): PlannedRecord => ['account_disabled', { alreadyDisabled: row.status === 'disabled', purpose }];
+  const revokeRecord = (purpose: string): PlannedRecord => ['access_revoked', { keyDeleted: true, purpose }];
+  const keyRecord = (purpose: string): PlannedRecord => ['private_key_deleted', { purpose }];
+
+  async function disableNow(row: AdminUserRow): Promise<number> {
+    await users.setStatus(row.id, 'active', 'disabled');
+    // Refresh tokens go even when the account was already disabled: nothing may survive an incident.
+    return (await deps.refreshTokens.revokeAllForUser(row.id, new Date())).count;
+  }
+
+  const revokeNow = (actor: Actor, row: AdminUserRow) => deps.accessRequests.revokeAllOf(row.id, actor.id, new Date());
+
+  /** Grants first: once the key is gone they could never open, so they must not look open. */
+  async function deleteKeyNow(actor: Actor, row: AdminUserRow): Promise<{ deleted: boolean; grantsRevoked: number }> {
+    const grantsRevoked = await revokeNow(actor, row);
+    return { deleted: await deps.keyStore.delete(row.id), grantsRevoked };
   }
 
   return {
@@ -109,35 +140,37 @@ export function createAdminUsersService(deps: AdminUsersServiceDeps) {
     },
 
     async disable(actor: Actor, id: string): Promise<AdminUser> {
-      await disable(actor, await target(actor, id, 'disable'));
+      const row = await target(actor, id, 'account_disabled', 'disable', notErased('The account is erased.'));
+      await recordedFirst(actor, id, [disableRecord(row, 'admin')], () => disableNow(row));
       return present(await reload(id));
     },
 
     async enable(actor: Actor, id: string): Promise<AdminUser> {
-      const row = await target(actor, id, 'enable');
-      if (row.status === 'erased') throw conflict('An erased account cannot be enabled.');
-      const changed = await users.setStatus(id, 'disabled', 'active');
-      await audited(actor, 'account_enabled', id, { alreadyActive: !changed });
+      const row = await target(actor, id, 'account_enabled', 'enable', notErased('An erased account cannot be enabled.'));
+      await recordedFirst(actor, id, [['account_enabled', { alreadyActive: row.status === 'active' }]], () => users.setStatus(id, 'disabled', 'active'));
       return present(await reload(id));
     },
 
     async revokeGrants(actor: Actor, id: string): Promise<{ grantsRevoked: number }> {
-      const row = await users.findForAdmin(id);
-      if (!row) throw notFound('User');
-      return { grantsRevoked: await revokeGrants(actor, row, 'admin') };
+      const row = await target(actor, id, 'access_revoked', 'revoke the grants of');
+      return { grantsRevoked: await recordedFirst(actor, id, [revokeRecord('admin')], () => revokeNow(actor, row)) };
     },
 
     async deletePrivateKey(actor: Actor, id: string): Promise<{ privateKeyDeleted: true }> {
-      await deletePrivateKey(actor, await target(actor, id, 'delete the private key of'), 'admin');
+      const row = await target(actor, id, 'private_key_deleted', 'delete the private key of');
+      await recordedFirst(actor, id, [revokeRecord('admin'), keyRecord('admin')], () => deleteKeyNow(actor, row));
       return { privateKeyDeleted: true };
     },
 
     /** The compromised-account response in one call: disable, end sessions, revoke grants, delete the key. */
     async incident(actor: Actor, id: string): Promise<IncidentResponse> {
-      const row = await target(actor, id, 'run an incident on');
-      const { disabled, sessionsEnded } = await disable(actor, row);
-      const { deleted, grantsRevoked } = await deletePrivateKey(actor, row, 'incident');
-      return { disabled, grantsRevoked, privateKeyDeleted: deleted, sessionsEnded };
+      const row = await target(actor, id, 'account_disabled', 'run an incident on', notErased('The account is erased.'));
+      const records = [disableRecord(row, 'incident'), revokeRecord('incident'), keyRecord('incident')];
+      return recordedFirst(actor, id, records, async () => {
+        const sessionsEnded = await disableNow(row);
+        const { deleted, grantsRevoked } = await deleteKeyNow(actor, row);
+        return { disabled: true, grantsRevoked, privateKeyDeleted: deleted, sessionsEnded };
+      });
     },
 
     /**
@@ -146,13 +179,16 @@ export function createAdminUsersService(deps: AdminUsersServiceDeps) {
      * no longer leads to a name. Answers a certificate signed with the audit key.
      */
     async erase(actor: Actor, id: string): Promise<ErasureCertificate> {
-      const row = await target(actor, id, 'erase');
-      if (row.status === 'erased') throw conflict('The account is already erased.');
-      const { deleted, grantsRevoked } = await deletePrivateKey(actor, row, 'erasure');
-      const filesShredded = row.role === 'organization' ? await deps.files.shredAllOf(actor, row.id) : 0;
+      const row = await target(actor, id, 'user_erased', 'erase', notErased('The account is already erased.'));
       const pseudonym = pseudonymOf(row.id);
-      await users.erase(row.id, pseudonym);
-      await deps.refreshTokens.revokeAllForUser(row.id, new Date());
+      const records = [revokeRecord('erasure'), keyRecord('erasure'), ['user_erased', { pseudonym, role: row.role }] satisfies PlannedRecord];
+      const { deleted, grantsRevoked, filesShredded } = await recordedFirst(actor, id, records, async () => {
+        const done = await deleteKeyNow(actor, row);
+        const shredded = row.role === 'organization' ? await deps.files.shredAllOf(actor, row.id) : 0;
+        await users.erase(row.id, pseudonym);
+        await deps.refreshTokens.revokeAllForUser(row.id, new Date());
+        return { ...done, filesShredded: shredded };
+      });
       const fields = {
         userId: row.id,
         erasedAt: new Date().toISOString(),
@@ -162,7 +198,6 @@ export function createAdminUsersService(deps: AdminUsersServiceDeps) {
         keyId: deps.signer.keyId,
       };
       const signature = deps.signer.sign(erasureCertificateMessage(fields));
-      await audited(actor, 'user_erased', row.id, { pseudonym, filesShredded, grantsRevoked, privateKeyDestroyed: fields.privateKeyDestroyed });
       return { ...fields, pseudonym, algorithm: 'Ed25519', signature };
     },
 

@@ -39,6 +39,22 @@ const periodOf = (days: number) => {
   return { from: new Date(to.getTime() - days * 86_400_000), to };
 };
 
+/** byDay is only computed for periods a chart of days can show. */
+const MAX_DAYS_BY_DAY = 92;
+const DAY_MS = 86_400_000;
+
+/** UTC calendar days covering [from, to], the first and last clipped to the period. */
+function daysOf(from: Date, to: Date): Array<{ day: string; from: Date; to: Date }> {
+  const days: Array<{ day: string; from: Date; to: Date }> = [];
+  let start = from.getTime();
+  while (start <= to.getTime()) {
+    const end = Math.min(Math.floor(start / DAY_MS) * DAY_MS + DAY_MS, to.getTime() + 1);
+    days.push({ day: new Date(start).toISOString().slice(0, 10), from: new Date(start), to: new Date(end) });
+    start = end;
+  }
+  return days;
+}
+
 export function createAuditAdminService(deps: AuditAdminDeps) {
   const repo = deps.auditRepository;
 
@@ -89,7 +105,13 @@ export function createAuditAdminService(deps: AuditAdminDeps) {
           failed += g.count;
         }
       }
-      return { from: from.toISOString(), to: to.toISOString(), total, failed, byOperation };
+      const report: AuditReport = { from: from.toISOString(), to: to.toISOString(), total, failed, byOperation };
+      if (days <= MAX_DAYS_BY_DAY) {
+        const periods = daysOf(from, to);
+        const counts = await repo.countsIn(periods);
+        report.byDay = periods.map((p, i) => ({ day: p.day, total: counts[i]?.total ?? 0, failed: counts[i]?.failed ?? 0 }));
+      }
+      return report;
     },
 
     /** The period's records as CSV, streamed a batch at a time (never the whole log in memory). */

@@ -183,6 +183,21 @@ export function createAuditRepository(prisma: PrismaClient) {
       return groups.map((g) => ({ operation: g.operation, success: g.success, count: g._count._all }));
     },
 
+    /** Totals and failures in each period, one small indexed count pair per period. */
+    async countsIn(periods: ReadonlyArray<{ from: Date; to: Date }>): Promise<Array<{ total: number; failed: number }>> {
+      const counts: Array<{ total: number; failed: number }> = [];
+      for (const p of periods) {
+        const groups = await prisma.cryptoLog.groupBy({
+          by: ['success'],
+          where: { timestamp: { gte: p.from, lt: p.to } },
+          _count: { _all: true },
+        });
+        const total = groups.reduce((n, g) => n + g._count._all, 0);
+        counts.push({ total, failed: groups.find((g) => !g.success)?._count._all ?? 0 });
+      }
+      return counts;
+    },
+
     head: (): Promise<ChainHead | null> =>
       prisma.cryptoLog.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true, timestamp: true } }),
 

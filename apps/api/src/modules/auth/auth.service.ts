@@ -65,6 +65,36 @@ export function createAuthService(deps: AuthServiceDeps) {
     return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: deps.accessTokenTtlSeconds, user: toUserDto(user) };
   }
 
+  async function signIn(input: { username: string; password: string }, ip: string): Promise<TokenResponse> {
+    const now = new Date();
+    const found = await users.findByUsername(input.username);
+    // An erased account has no password left: it answers exactly like an unknown name.
+    const user = found?.status === 'erased' ? null : found;
+    if (!user) {
+      // Counted, locked and timed like a real account, so no answer tells them apart.
+      await deps.passwordAttempts.countUnknown(input.username);
+      await kdfLimiter.run(async () => verifyPassword(input.password, await dummy()));
+      await audit.record({ operation: 'login_failed', success: false, ipAddress: ip, details: { reason: 'unknown_user' } });
+      throw fail('INVALID_CREDENTIALS', 'Invalid username or password.');
+    }
+    const ok = await deps.passwordAttempts.check(user.id, ip, () => kdfLimiter.run(() => verifyPassword(input.password, user.passwordHash)));
+    if (!ok) {
+      await audit.record({ operation: 'login_failed', success: false, userId: user.id, ipAddress: ip, details: { reason: 'wrong_password' } });
+      throw fail('INVALID_CREDENTIALS', 'Invalid username or password.');
+    }
+    if (user.status !== 'active') {
+      await audit.record({ operation: 'login_failed', success: false, userId: user.id, ipAddress: ip, details: { reason: 'disabled' } });
+      throw fail('ACCOUNT_DISABLED', 'This account is disabled. Contact your administrator.');
+    }
+    if (passwordHashNeedsUpgrade(user.passwordHash, deps.kdf.scrypt)) {
+      const upgraded = await kdfLimiter.run(() => hashPassword(input.password, deps.kdf.scrypt));
+      await users.updatePasswordHash(user.id, upgraded);
+    }
+    await users.touchLastLogin(user.id, now);
+    await audit.record({ operation: 'login_succeeded', success: true, userId: user.id, ipAddress: ip });
+    return issueTokens(user, randomUUID());
+  }
+
   return {
     async register(input: NewAccount, ip: string): Promise<User> {
       if (await users.findByUsername(input.username)) throw conflict('That username is taken.');
@@ -114,35 +144,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
     },
 
-    async login(input: { username: string; password: string }, ip: string): Promise<TokenResponse> {
-      const now = new Date();
-      const found = await users.findByUsername(input.username);
-      // An erased account has no password left: it answers exactly like an unknown name.
-      const user = found?.status === 'erased' ? null : found;
-      if (!user) {
-        // Counted, locked and timed like a real account, so no answer tells them apart.
-        await deps.passwordAttempts.countUnknown(input.username);
-        await kdfLimiter.run(async () => verifyPassword(input.password, await dummy()));
-        await audit.record({ operation: 'login_failed', success: false, ipAddress: ip, details: { reason: 'unknown_user' } });
-        throw fail('INVALID_CREDENTIALS', 'Invalid username or password.');
-      }
-      const ok = await deps.passwordAttempts.check(user.id, ip, () => kdfLimiter.run(() => verifyPassword(input.password, user.passwordHash)));
-      if (!ok) {
-        await audit.record({ operation: 'login_failed', success: false, userId: user.id, ipAddress: ip, details: { reason: 'wrong_password' } });
-        throw fail('INVALID_CREDENTIALS', 'Invalid username or password.');
-      }
-      if (user.status !== 'active') {
-        await audit.record({ operation: 'login_failed', success: false, userId: user.id, ipAddress: ip, details: { reason: 'disabled' } });
-        throw fail('ACCOUNT_DISABLED', 'This account is disabled. Contact your administrator.');
-      }
-      if (passwordHashNeedsUpgrade(user.passwordHash, deps.kdf.scrypt)) {
-        const upgraded = await kdfLimiter.run(() => hashPassword(input.password, deps.kdf.scrypt));
-        await users.updatePasswordHash(user.id, upgraded);
-      }
-      await users.touchLastLogin(user.id, now);
-      await audit.record({ operation: 'login_succeeded', success: true, userId: user.id, ipAddress: ip });
-      return issueTokens(user, randomUUID());
-    },
+    /** Sign-in, under the throttle of the client address and username (password-attempts.ts). */
+    login: (input: { username: string; password: string }, ip: string): Promise<TokenResponse> =>
+      deps.passwordAttempts.throttleSignIn(ip, input.username, () => signIn(input, ip)),
 
     async refresh(refreshToken: string, ip: string): Promise<TokenResponse> {
       const now = new Date();

@@ -1,9 +1,31 @@
-import { fail, type AppError } from '../../lib/errors.ts';
+import { AppError, fail } from '../../lib/errors.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import { usernameKeyOf, type UsersRepository } from '../users/users.repository.ts';
+import type { SignInThrottlePolicy, SignInThrottleRepository } from './sign-in-throttle.repository.ts';
 import type { UnknownUserLockoutRepository } from './unknown-user-lockout.repository.ts';
 
 export const LOCKOUT_POLICY = { threshold: 10, windowMs: 15 * 60_000, lockMs: 15 * 60_000 } as const;
+
+/**
+ * Progressive delay per client address and username (docs/api.md, "Sign-in throttle").
+ * The first 10 failures run freely (the account budget bounds them); after that each
+ * failure doubles the wait, 2 s up to 15 min, so one address that locked an account
+ * cannot lock it again when the lock ends: it gets at most 8 guesses into the next
+ * 15 minutes, the budget needs 10.
+ */
+export const SIGN_IN_THROTTLE: SignInThrottlePolicy = {
+  freeFailures: LOCKOUT_POLICY.threshold,
+  baseDelayMs: 2_000,
+  maxDelayMs: 15 * 60_000,
+  forgetMs: 24 * 60 * 60_000,
+};
+
+export function rateLimitedError(waitMs: number): AppError {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return fail('RATE_LIMITED', `Too many failed sign-in attempts from this address. Try again in ${seconds} second(s).`, {
+    'retry-after': String(seconds),
+  });
+}
 
 export function lockedError(until: Date, now: Date): AppError {
   const seconds = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
@@ -15,6 +37,7 @@ export function lockedError(until: Date, now: Date): AppError {
 export interface PasswordAttemptsDeps {
   users: Pick<UsersRepository, 'takeAttemptSlot' | 'settleAttempt'>;
   unknownUsers: UnknownUserLockoutRepository;
+  signInThrottle: SignInThrottleRepository;
   audit: AuditLog;
   onFailed?: () => void;
 }
@@ -27,6 +50,30 @@ export interface PasswordAttemptsDeps {
 export function createPasswordAttempts(deps: PasswordAttemptsDeps) {
   const { users, audit } = deps;
   return {
+    /**
+     * Runs one sign-in under the throttle of its client address and (case-folded)
+     * username: a client still waiting gets 429 RATE_LIMITED before anything is looked
+     * up, so known and unknown names answer alike. The slot is taken before the slow
+     * hash; a wrong password or unknown name keeps it, the right password ends the
+     * streak, and an attempt that checked nothing (a locked account, an outage) gives it back.
+     */
+    async throttleSignIn<T>(ip: string, username: string, signIn: () => Promise<T>): Promise<T> {
+      const key = `signin|${ip}|${usernameKeyOf(username)}`;
+      const taken = await deps.signInThrottle.take(key, new Date(), SIGN_IN_THROTTLE);
+      if ('waitMs' in taken) throw rateLimitedError(taken.waitMs);
+      try {
+        const result = await signIn();
+        await deps.signInThrottle.clear(key);
+        return result;
+      } catch (error) {
+        const code = error instanceof AppError ? error.code : null;
+        // A disabled account with the right password: the password was right.
+        if (code === 'ACCOUNT_DISABLED') await deps.signInThrottle.clear(key);
+        else if (code !== 'INVALID_CREDENTIALS') await deps.signInThrottle.giveBack(taken.slot);
+        throw error;
+      }
+    },
+
     /**
      * Runs `verify` (true: the password was right) inside one slot of the account's
      * budget; throws ACCOUNT_LOCKED without running it when no slot is left.

@@ -1,10 +1,12 @@
 import type { PrismaClient } from '../../db/client.ts';
+import { isUniqueViolation } from '../audit/audit.repository.ts';
 
 /**
  * Failed sign-ins for usernames that have no account, counted like an account's so
  * that the lockout answer cannot tell the two apart. Kept in the shared rate_limits
  * table (one row per folded username), so it holds across restarts and replicas.
  * Every attempt on an unknown name is a failure, so counting it up front is the slot.
+ * Query-builder calls only, so the statements are the same on every provider.
  */
 export function createUnknownUserLockoutRepository(prisma: PrismaClient) {
   return {
@@ -14,26 +16,36 @@ export function createUnknownUserLockoutRepository(prisma: PrismaClient) {
       now: Date,
       policy: { windowMs: number; threshold: number; lockMs: number },
     ): Promise<{ count: number; until: Date }> {
-      const at = now.getTime();
-      const rows = await prisma.$queryRawUnsafe<Array<{ count: number | bigint; reset_at: number | bigint }>>(
-        `INSERT INTO rate_limits (key, count, reset_at) VALUES (?, 1, ?)
-         ON CONFLICT(key) DO UPDATE SET
-           count = CASE WHEN rate_limits.reset_at <= ? THEN 1 ELSE rate_limits.count + 1 END,
-           reset_at = CASE
-             WHEN rate_limits.reset_at <= ? THEN excluded.reset_at
-             WHEN rate_limits.count + 1 = ? THEN ?
-             ELSE rate_limits.reset_at END
-         RETURNING count, reset_at`,
-        `lockout|${usernameKey}`,
-        at + policy.windowMs,
-        at,
-        at,
-        policy.threshold,
-        at + policy.lockMs,
-      );
-      const row = rows[0];
-      if (!row) throw new Error('lockout upsert returned no row');
-      return { count: Number(row.count), until: new Date(Number(row.reset_at)) };
+      const key = `lockout|${usernameKey}`;
+      const at = BigInt(now.getTime());
+      for (let round = 0; ; round++) {
+        // A live window: one atomic increment (an UPDATE that also returns the row).
+        const live = await prisma.rateLimit
+          .update({ where: { key, resetAt: { gt: at } }, data: { count: { increment: 1 } }, select: { count: true, resetAt: true } })
+          .catch((error: unknown) => {
+            if ((error as { code?: unknown }).code === 'P2025') return null;
+            throw error;
+          });
+        if (live) {
+          if (live.count !== policy.threshold) return { count: live.count, until: new Date(Number(live.resetAt)) };
+          // The failure that fills the budget turns the window into the lock.
+          const until = at + BigInt(policy.lockMs);
+          await prisma.rateLimit.updateMany({ where: { key, resetAt: live.resetAt }, data: { resetAt: until } });
+          return { count: live.count, until: new Date(Number(until)) };
+        }
+        // No row, or its window is over: a new window starts with this failure.
+        const resetAt = at + BigInt(policy.windowMs);
+        const restarted = await prisma.rateLimit.updateMany({ where: { key, resetAt: { lte: at } }, data: { count: 1, resetAt } });
+        if (restarted.count === 1) return { count: 1, until: new Date(Number(resetAt)) };
+        try {
+          await prisma.rateLimit.create({ data: { key, count: 1, resetAt } });
+          return { count: 1, until: new Date(Number(resetAt)) };
+        } catch (error) {
+          // Another attempt created or restarted the row first: count against that one.
+          if (round < 8 && isUniqueViolation(error)) continue;
+          throw error;
+        }
+      }
     },
   };
 }

@@ -28,8 +28,16 @@ export interface Manifest {
   counts: { users: number; files: number; blobs: number; keyStoreRecords: number };
   /** KEK key ids the database's wrapped DEKs need. Never a KEK. */
   keyIds: string[];
+  /** Where the source held each of those keys: its provider and, for an HSM key, its label. Never key material. */
+  keys?: ManifestKey[];
   /** In archive order: the database, the key store, then one per blob. */
   parts: ManifestPart[];
+}
+
+export interface ManifestKey {
+  keyId: string;
+  provider: 'env' | 'file' | 'pkcs11';
+  label?: string;
 }
 
 export const blobPartName = (blobKey: string): string => `${BLOB_PREFIX}${blobKey}`;
@@ -56,7 +64,7 @@ export function parseManifest(bytes: Buffer): Manifest {
   } catch {
     throw new ArchiveFormatError('the manifest is not JSON');
   }
-  const m = object(value, 'manifest', ['format', 'version', 'createdAt', 'keyStore', 'counts', 'keyIds', 'parts']);
+  const m = object(value, 'manifest', ['format', 'version', 'createdAt', 'keyStore', 'counts', 'keyIds', 'parts'], ['keys']);
   if (m.format !== MANIFEST_FORMAT) throw new ArchiveFormatError('the manifest is not an SFE backup manifest');
   if (m.version !== MANIFEST_VERSION) throw new ArchiveFormatError(`unsupported manifest version ${String(m.version)}`);
   if (typeof m.createdAt !== 'string' || Number.isNaN(Date.parse(m.createdAt))) throw new ArchiveFormatError('manifest createdAt is not a date');
@@ -75,7 +83,30 @@ export function parseManifest(bytes: Buffer): Manifest {
     return { name: p.name, size: count(p.size), sha256: p.sha256 };
   });
   checkLayout(parts, counts.blobs);
-  return { format: MANIFEST_FORMAT, version: MANIFEST_VERSION, createdAt: m.createdAt, keyStore: m.keyStore, counts, keyIds: [...m.keyIds], parts };
+  const keys = m.keys === undefined ? undefined : parseKeys(m.keys);
+  return {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    createdAt: m.createdAt,
+    keyStore: m.keyStore,
+    counts,
+    keyIds: [...m.keyIds],
+    ...(keys === undefined ? {} : { keys }),
+    parts,
+  };
+}
+
+const KEY_LABEL = /^[A-Za-z0-9._-]{1,64}$/;
+
+function parseKeys(value: unknown): ManifestKey[] {
+  if (!Array.isArray(value)) throw new ArchiveFormatError('manifest keys must be a list');
+  return value.map((raw: unknown): ManifestKey => {
+    const k = object(raw, 'key', ['keyId', 'provider'], ['label']);
+    if (typeof k.keyId !== 'string' || !KEY_ID.test(k.keyId)) throw new ArchiveFormatError('a manifest key lacks its key id');
+    if (k.provider !== 'env' && k.provider !== 'file' && k.provider !== 'pkcs11') throw new ArchiveFormatError('a manifest key names an unknown provider');
+    if (k.label !== undefined && (typeof k.label !== 'string' || !KEY_LABEL.test(k.label))) throw new ArchiveFormatError('a manifest key label is not a label');
+    return { keyId: k.keyId, provider: k.provider, ...(typeof k.label === 'string' ? { label: k.label } : {}) };
+  });
 }
 
 function checkLayout(parts: ManifestPart[], blobs: number): void {
@@ -91,12 +122,13 @@ function checkLayout(parts: ManifestPart[], blobs: number): void {
   if (rest.length !== blobs) throw new ArchiveFormatError('the manifest blob count does not match its parts');
 }
 
-function object(value: unknown, what: string, keys: readonly string[]): Record<string, unknown> {
+function object(value: unknown, what: string, keys: readonly string[], optional: readonly string[] = []): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ArchiveFormatError(`manifest ${what} must be an object`);
   const record = value as Record<string, unknown>;
-  const actual = Object.keys(record).sort();
-  if (actual.length !== keys.length || ![...keys].sort().every((key, i) => actual[i] === key)) {
-    throw new ArchiveFormatError(`manifest ${what} must have exactly: ${keys.join(', ')}`);
+  const required = keys.filter((key) => !(key in record) || record[key] === undefined);
+  const unknown = Object.keys(record).filter((key) => !keys.includes(key) && !optional.includes(key));
+  if (required.length > 0 || unknown.length > 0) {
+    throw new ArchiveFormatError(`manifest ${what} must have exactly: ${keys.join(', ')}${optional.length > 0 ? ` (and optionally ${optional.join(', ')})` : ''}`);
   }
   return record;
 }

@@ -9,7 +9,8 @@ export type BackupRefusal =
   | 'incomplete'
   | 'missing_key_ids'
   | 'target_not_empty'
-  | 'key_store_not_empty';
+  | 'key_store_not_empty'
+  | 'blob_store_not_empty';
 
 /**
  * A precondition of a backup or restore failed, and nothing was written (the CLI

@@ -142,6 +142,7 @@ async function attempt(container: Container, file: string, options: CreateBackup
       parts.push(await archiveBlob(writer, container.blobStore, live.fileId, live.blobKey));
       report({ phase: 'blobs', done: ++done, total: snapshot.files });
     }
+    const neededKeyIds = snapshot.keyIds;
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       version: MANIFEST_VERSION,
@@ -149,6 +150,11 @@ async function attempt(container: Container, file: string, options: CreateBackup
       keyStore: container.keyStore.kind,
       counts: { users: snapshot.users, files: snapshot.files, blobs: done, keyStoreRecords },
       keyIds: snapshot.keyIds,
+      // Where each needed key lives (an HSM key's label), so a restore knows what to configure.
+      keys: container.kekProvider
+        .references()
+        .filter((reference) => neededKeyIds.includes(reference.keyId))
+        .map(({ keyId, provider, label }) => ({ keyId, provider, ...(label === undefined ? {} : { label }) })),
       parts,
     };
     const manifestBytes = encodeManifest(manifest);

@@ -2,16 +2,13 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { clearTarget, createPendingFile, prepareTarget, type ArchiveInput } from '../../stores/backup/backup-files.ts';
-import { createFsBlobStore, type BlobStore } from '../../stores/blobstore/index.ts';
+import { openBlobStore, type BlobStore, type BlobStoreSettings } from '../../stores/blobstore/index.ts';
 import { EMBEDDED_KEY_STORE_FILE, openEmbeddedKeyStore, type KeyStore } from '../../stores/keystore/index.ts';
 import type { ArchiveHeader } from './archive-crypto.ts';
 import { blobKeyOf, DATABASE_PART, KEY_STORE_PART, MANIFEST_NAME, MAX_MANIFEST_BYTES, type ManifestPart } from './archive-manifest.ts';
 import { archiveEntries, collect, hashed, type VerifiedArchive } from './archive-reader.ts';
 import { ArchiveFormatError } from './backup.errors.ts';
 import { lines, parseKeyRecord } from './key-records.ts';
-
-/** The blob directory inside DATA_DIR, as the container opens it. */
-const BLOBS_DIR = 'blobs';
 
 export interface RestorePartsInput {
   input: ArchiveInput;
@@ -22,6 +19,8 @@ export interface RestorePartsInput {
   dataDir: string;
   /** Set: the key records go there; otherwise into DATA_DIR/keystore.db. */
   mongo: KeyStore | undefined;
+  /** Where the blobs go, as the restored installation will open them (DATA_DIR/blobs or a bucket). */
+  blobStore: BlobStoreSettings;
   onBytes: (bytes: number) => void;
 }
 
@@ -35,11 +34,12 @@ export async function restoreParts(args: RestorePartsInput): Promise<void> {
   const { dataDir, verified } = args;
   const { created } = await prepareTarget(dataDir);
   const restoredUsers: string[] = [];
+  const restoredBlobs: string[] = [];
   let embedded: KeyStore | undefined;
+  const blobStore = await openBlobStore(args.blobStore, dataDir);
   try {
     if (args.mongo === undefined) embedded = await openEmbeddedKeyStore(path.join(dataDir, EMBEDDED_KEY_STORE_FILE));
     const keyStore = args.mongo ?? (embedded as KeyStore);
-    const blobStore = await createFsBlobStore(path.join(dataDir, BLOBS_DIR));
     const parts = verified.manifest.parts;
     let index = 0;
     for await (const entry of archiveEntries(args.input, args.header, args.key, args.onBytes)) {
@@ -51,14 +51,20 @@ export async function restoreParts(args: RestorePartsInput): Promise<void> {
       if (part === undefined || part.name !== entry.name) throw changed();
       if (entry.name === DATABASE_PART) await restoreFile(entry.body, path.join(dataDir, DATABASE_PART), part);
       else if (entry.name === KEY_STORE_PART) await restoreKeyRecords(entry.body, keyStore, part, restoredUsers);
-      else await restoreBlob(entry.body, blobStore, blobKeyOf(entry.name) ?? '', part);
+      else await restoreBlob(entry.body, blobStore, blobKeyOf(entry.name) ?? '', part, restoredBlobs);
     }
     if (index !== parts.length) throw changed();
     await embedded?.close();
+    blobStore.close();
   } catch (error) {
     if (args.mongo !== undefined) {
       for (const userId of restoredUsers) await args.mongo.delete(userId).catch(() => undefined);
     }
+    // A bucket outlives DATA_DIR: what this restore put there goes again.
+    if (blobStore.kind === 's3') {
+      for (const key of restoredBlobs) await blobStore.delete(key).catch(() => undefined);
+    }
+    blobStore.close();
     await embedded?.close().catch(() => undefined);
     await clearTarget(dataDir, created);
     throw error;
@@ -101,13 +107,14 @@ async function restoreKeyRecords(body: AsyncIterable<Buffer>, keyStore: KeyStore
   if (!check.matches()) throw changed();
 }
 
-async function restoreBlob(body: AsyncIterable<Buffer>, blobStore: BlobStore, blobKey: string, part: ManifestPart): Promise<void> {
+async function restoreBlob(body: AsyncIterable<Buffer>, blobStore: BlobStore, blobKey: string, part: ManifestPart, restored: string[]): Promise<void> {
   const check = checker(part);
   const writer = blobStore.createWriter(blobKey);
   try {
     await pipeline(check.pass(body), writer.stream);
     if (!check.matches()) throw changed();
     await writer.commit();
+    restored.push(blobKey);
   } catch (error) {
     await writer.abort();
     throw error;

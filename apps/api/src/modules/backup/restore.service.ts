@@ -3,9 +3,10 @@ import { loadConfig } from '../../config.ts';
 import { createContainer } from '../../container.ts';
 import { ArchiveNotFoundError, inspectTarget, openArchiveInput, type ArchiveInput } from '../../stores/backup/backup-files.ts';
 import { openKeyStore, type KeyStore } from '../../stores/keystore/index.ts';
+import { BlobNotFoundError, openBlobStore, type BlobStoreSettings } from '../../stores/blobstore/index.ts';
 import type { ErrorLogger } from '../audit/audit.service.ts';
 import { ARCHIVE_HEADER_LENGTH, deriveArchiveKey, parseArchiveHeader, type ArchiveHeader } from './archive-crypto.ts';
-import { DATABASE_PART } from './archive-manifest.ts';
+import { blobKeyOf, DATABASE_PART } from './archive-manifest.ts';
 import { verifyArchive, type VerifiedArchive } from './archive-reader.ts';
 import type { ProgressListener } from './backup.service.ts';
 import { BackupRefusedError } from './backup.errors.ts';
@@ -17,6 +18,8 @@ export interface RestoreBackupOptions {
   passphrase: string;
   /** Restore the key store part into this MongoDB instead of DATA_DIR/keystore.db. */
   mongodbUri?: string;
+  /** Restore the blobs into this store (default DATA_DIR/blobs); a bucket must hold none of the archive's blobs. */
+  blobStore?: BlobStoreSettings;
   /** Key ids of the KEK ring the restored data will run with (MASTER_KEY, MASTER_KEY_PREVIOUS). */
   configuredKeyIds: string[];
   onProgress?: ProgressListener;
@@ -55,9 +58,11 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
     verified = await verifyArchive(input, header, key, progressOf('verify', input, report));
     assertKeyIdsConfigured(verified, options.configuredKeyIds);
     if (options.mongodbUri !== undefined) mongo = await openEmptyMongo(options.mongodbUri, dataDir, verified.userIds);
+    const blobStore = options.blobStore ?? { kind: 'fs' };
+    if (blobStore.kind === 's3') await assertBucketHoldsNone(blobStore, dataDir, verified);
     // Again, just before the first write: the first pass can take a while.
     await assertTargetEmpty(dataDir);
-    await restoreParts({ input, header, key, verified, dataDir, mongo, onBytes: progressOf('restore', input, report) });
+    await restoreParts({ input, header, key, verified, dataDir, mongo, blobStore, onBytes: progressOf('restore', input, report) });
   } finally {
     key.fill(0);
     await mongo?.close();
@@ -110,6 +115,29 @@ async function openEmptyMongo(mongodbUri: string, dataDir: string, userIds: read
   } catch (error) {
     await store.close();
     throw error;
+  }
+}
+
+/** Like the MongoDB check: a bucket that already holds any of the archive's blobs is refused, not merged into. */
+async function assertBucketHoldsNone(settings: BlobStoreSettings, dataDir: string, verified: VerifiedArchive): Promise<void> {
+  const store = await openBlobStore(settings, dataDir);
+  try {
+    let existing = 0;
+    for (const part of verified.manifest.parts) {
+      const blobKey = blobKeyOf(part.name);
+      if (blobKey === null) continue;
+      const present = await store.size(blobKey).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof BlobNotFoundError) return false;
+          throw error;
+        },
+      );
+      if (present) existing += 1;
+    }
+    if (existing > 0) throw new BackupRefusedError('blob_store_not_empty', `the target bucket already holds ${existing} of the archive's blobs`);
+  } finally {
+    store.close();
   }
 }
 

@@ -1,4 +1,5 @@
 import { Prisma, type PrismaClient } from '../../db/client.ts';
+import { likeLiteral } from '../../lib/like.ts';
 
 export interface FileRow {
   id: string;
@@ -48,9 +49,6 @@ export interface FileListFilter {
   limit: number;
   cursor?: string;
 }
-
-/** `text` as a LIKE pattern that matches it literally (with ESCAPE '\\'): _ and % are characters, not wildcards. */
-export const likeLiteral = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 export function createFilesRepository(prisma: PrismaClient) {
   return {
@@ -129,7 +127,7 @@ export function createFilesRepository(prisma: PrismaClient) {
         });
         if (updated.count === 0) return null;
         const revoked = await tx.accessRequest.updateMany({
-          where: { fileId: id, status: { in: ['pending', 'approved'] } },
+          where: { fileId: id, status: { in: ['pending', 'approved', 'suspended'] } },
           data: { status: 'revoked', wrappedSymmetricKey: null, openKey: null, processedAt: now },
         });
         return { revokedRequests: revoked.count };

@@ -272,35 +272,39 @@ export function createFilesService(deps: FilesServiceDeps) {
     },
 
     async remove(actor: Actor, id: string): Promise<void> {
-      const file = visibleTo(actor, await files.findLive(id));
-      if (file.ownerId !== actor.id) throw forbidden('Only the owning organization can delete a file.');
+      const event = { operation: 'file_deleted', userId: actor.id, ipAddress: actor.ip } as const;
+      let file: FileRow;
+      try {
+        file = visibleTo(actor, await files.findLive(id));
+        if (file.ownerId !== actor.id) throw forbidden('Only the owning organization can delete a file.');
+      } catch (error) {
+        if (error instanceof AppError) await audit.record({ ...event, success: false, details: { fileId: id, refused: error.code } });
+        throw error;
+      }
+      // Fail closed: the record goes first, so nothing is shredded that the log cannot show.
+      await audit.record({ ...event, success: true, details: { fileId: file.id, shredded: true } });
       const result = await files.shred(file.id, new Date());
-      if (!result) throw notFound('File');
+      if (!result) {
+        await audit.record({ ...event, success: false, details: { fileId: file.id, raced: true } });
+        throw notFound('File');
+      }
       await blobStore.delete(file.blobKey).catch(() => undefined);
-      await audit.record({
-        operation: 'file_deleted',
-        success: true,
-        userId: actor.id,
-        ipAddress: actor.ip,
-        details: { fileId: file.id, revokedRequests: result.revokedRequests, shredded: true },
-      });
     },
 
     /** Right to erasure: crypto-shreds every live file of an owner (called by an admin). */
     async shredAllOf(actor: Actor, ownerId: string): Promise<number> {
       let shredded = 0;
       for (const file of await files.liveIdsOf(ownerId)) {
-        const result = await files.shred(file.id, new Date());
-        if (!result) continue;
-        await blobStore.delete(file.blobKey).catch(() => undefined);
-        shredded++;
         await audit.record({
           operation: 'file_deleted',
           success: true,
           userId: actor.id,
           ipAddress: actor.ip,
-          details: { fileId: file.id, ownerId, revokedRequests: result.revokedRequests, shredded: true, reason: 'erasure' },
+          details: { fileId: file.id, ownerId, shredded: true, reason: 'erasure' },
         });
+        if (!(await files.shred(file.id, new Date()))) continue;
+        await blobStore.delete(file.blobKey).catch(() => undefined);
+        shredded++;
       }
       return shredded;
     },

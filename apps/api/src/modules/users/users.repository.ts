@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../../db/client.ts';
+import { likeLiteral } from '../../lib/like.ts';
 
 export interface UserRow {
   id: string;
@@ -42,6 +43,12 @@ export interface AdminUserRow extends UserRow {
 const adminUserSelect = { ...userSelect, lastLoginAt: true, failedLoginCount: true } as const;
 
 export function createUsersRepository(prisma: PrismaClient) {
+  /** Prisma's `contains` passes _ and % through as wildcards (and `_` is a username character), so this filter is SQL. */
+  async function idsWithUsernameContaining(q: string): Promise<string[]> {
+    const rows = await prisma.$queryRaw<Array<{ id: string }>>`SELECT id FROM users WHERE username LIKE ${likeLiteral(q)} ESCAPE '\\'`;
+    return rows.map((row) => row.id);
+  }
+
   return {
     findById: (id: string): Promise<UserRow | null> => prisma.user.findUnique({ where: { id }, select: userSelect }),
 
@@ -147,7 +154,7 @@ export function createUsersRepository(prisma: PrismaClient) {
         where: {
           ...(filter.role ? { role: filter.role } : {}),
           ...(filter.status ? { status: filter.status } : {}),
-          ...(filter.q ? { username: { contains: filter.q } } : {}),
+          ...(filter.q ? { id: { in: await idsWithUsernameContaining(filter.q) } } : {}),
         },
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
         take: filter.limit + 1,

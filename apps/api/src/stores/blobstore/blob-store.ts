@@ -57,6 +57,17 @@ export class BlobNotFoundError extends Error {
   }
 }
 
+/** commit() found a blob already under its key: a committed blob is never replaced. */
+export class BlobExistsError extends Error {
+  // The code node:fs gives the same refusal from the filesystem adapter's link().
+  readonly code = 'EEXIST';
+
+  constructor() {
+    super('a blob already exists under this key');
+    this.name = 'BlobExistsError';
+  }
+}
+
 export class InvalidBlobKeyError extends TypeError {
   readonly code = 'INVALID_BLOB_KEY';
 

@@ -1,6 +1,7 @@
-import { Suspense } from 'react';
+import { Suspense, type ReactNode } from 'react';
 import { NavLink, Outlet } from 'react-router';
 import { Spinner } from '../../components/ui/spinner.tsx';
+import { OpenAlertsBadge } from '../../features/admin/components/open-alerts-badge.tsx';
 import { paths } from '../../lib/paths.ts';
 import { useSession, useUser } from '../../lib/session-context.tsx';
 
@@ -9,7 +10,7 @@ const ROLE_NAMES = { organization: 'Organization', consultant: 'Consultant', adm
 export function AppLayout() {
   const user = useUser();
   const session = useSession();
-  const links =
+  const links: { to: string; label: string; extra?: ReactNode }[] =
     user.role === 'consultant'
       ? [
           { to: paths.files, label: 'Catalog' },
@@ -22,6 +23,9 @@ export function AppLayout() {
           ]
         : [
             { to: paths.files, label: 'All files' },
+            { to: paths.adminUsers, label: 'Users' },
+            { to: paths.adminAudit, label: 'Audit' },
+            { to: paths.adminAlerts, label: 'Alerts', extra: <OpenAlertsBadge /> },
             { to: paths.adminMasterKey, label: 'Master key' },
           ];
   return (
@@ -35,7 +39,10 @@ export function AppLayout() {
           <ul>
             {[...links, { to: paths.profile, label: 'Profile' }].map((link) => (
               <li key={link.to}>
-                <NavLink to={link.to}>{link.label}</NavLink>
+                <NavLink to={link.to}>
+                  {link.label}
+                  {link.extra}
+                </NavLink>
               </li>
             ))}
           </ul>
