@@ -1,3 +1,4 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,6 +21,26 @@ await app.register(multipart, { limits: { fileSize: 4 * 1024 ** 3, files: 1 } })
 let counter = 0;
 
 app.get('/healthz', async () => ({ status: 'ok' }));
+
+// The JSON ceiling: the shape of SFE's GET /api/v1/files?limit=50 (50 FileMetadata items and
+// a cursor), built once, so what is left is routing and serialization.
+const LIST_ITEMS = 50;
+const fileList = {
+  items: Array.from({ length: LIST_ITEMS }, (_, i) => ({
+    id: randomUUID(),
+    filename: `bench-${i}.bin`,
+    contentType: 'application/octet-stream',
+    size: 1024,
+    sha256: randomBytes(32).toString('hex'),
+    algorithm: 'aes-256-gcm',
+    description: null,
+    ownerId: randomUUID(),
+    ownerName: 'org-bench',
+    createdAt: new Date().toISOString(),
+  })),
+  nextCursor: randomUUID(),
+};
+app.get('/api/v1/files', async () => fileList);
 
 app.post('/files', async (request, reply) => {
   const file = await request.file();

@@ -169,6 +169,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   await app.register(multipart, {
     limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, fieldSize: 8 * 1024, parts: 12, headerPairs: 100 },
+    // The file part's buffer: at the 16 KiB default every 64 KiB socket chunk filled it,
+    // so the parser paused and resumed the request once per chunk. 1 MiB per upload is
+    // still constant memory.
+    fileHwm: 1024 * 1024,
   });
   const { alerts, adminUsers, auditAdmin, retention } = container.services;
   await app.register(metricsPlugin, { metrics, onKeyStoreError: () => alerts.onKeyStoreUnavailable() });
@@ -184,8 +188,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(authPlugin, {
     secret: config.jwtSecret,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
-    users: container.repositories.users,
-    refreshTokens: container.repositories.refreshTokens,
+    sessions: container.repositories.sessions,
   });
 
   const { auth, users, files, requests } = container.services;

@@ -20,6 +20,7 @@ import type { AuditEvent } from './modules/audit/audit.operations.ts';
 import { createAuthService, type AccessTokenClaims } from './modules/auth/auth.service.ts';
 import { createPasswordAttempts } from './modules/auth/password-attempts.ts';
 import { createRefreshTokensRepository } from './modules/auth/refresh-tokens.repository.ts';
+import { createSessionStateRepository } from './modules/auth/session-state.repository.ts';
 import { createSignInThrottleRepository } from './modules/auth/sign-in-throttle.repository.ts';
 import { createUnknownUserLockoutRepository } from './modules/auth/unknown-user-lockout.repository.ts';
 import { createFilesRepository } from './modules/files/files.repository.ts';
@@ -75,6 +76,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
   const repositories = {
     users: createUsersRepository(prisma),
     refreshTokens: createRefreshTokensRepository(prisma),
+    sessions: createSessionStateRepository(prisma),
     accessRequests: createAccessRequestsRepository(prisma),
     files: createFilesRepository(prisma),
     keyRotation: createKeyRotationRepository(prisma),

@@ -173,10 +173,43 @@ async function slowPrimitives(): Promise<string[]> {
   ];
 }
 
+/**
+ * Child mode for the API bench's summary: AES-256-GCM only, segmented vs raw
+ * single-pass, MB/s as one JSON line (median of RUNS over `bytes`).
+ */
+async function gcmJson(bytes: number): Promise<void> {
+  const dek = generateDek();
+  const chunks: Buffer[] = [];
+  await pipeline(generated(bytes), createEncryptStream(dek, AD), new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    },
+  }));
+  const blob = Buffer.concat(chunks);
+  chunks.length = 0;
+  const ciphertext: Buffer[] = [];
+  for (let i = 0; i < blob.length; i += CHUNK) ciphertext.push(blob.subarray(i, i + CHUNK));
+  const samples = { segEnc: [] as number[], segDec: [] as number[], rawEnc: [] as number[], rawDec: [] as number[] };
+  for (let run = 0; run < RUNS; run += 1) {
+    samples.rawEnc.push(await timed(() => pipeline(generated(bytes), rawCipher('aes-256-gcm', false), sink())));
+    samples.segEnc.push(await timed(() => pipeline(generated(bytes), createEncryptStream(dek, AD), sink())));
+    samples.rawDec.push(await timed(() => pipeline(generated(bytes), rawCipher('aes-256-gcm', true), sink())));
+    samples.segDec.push(await timed(() => pipeline(Readable.from(ciphertext, { objectMode: false }), createDecryptStream(dek, AD), sink())));
+  }
+  const result = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, mbps(bytes, median(values))]));
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
 async function main(): Promise<void> {
   const rssFlag = process.argv.indexOf('--rss');
   if (rssFlag !== -1) {
     await rssChild(Number(process.argv[rssFlag + 1]));
+    return;
+  }
+  const gcmFlag = process.argv.indexOf('--gcm-json');
+  if (gcmFlag !== -1) {
+    await gcmJson(Number(process.argv[gcmFlag + 1]));
     return;
   }
   const started = Date.now();

@@ -5,6 +5,7 @@ import { PrismaClient } from '../generated/prisma/client.ts';
 import { PrismaClient as PostgresPrismaClient } from '../generated/prisma-postgresql/client.ts';
 import { databaseProvider, type DatabaseProvider } from './provider.ts';
 import { absoluteSqliteUrl } from './sqlite-url.ts';
+import { cacheStatements, databaseOf } from './statement-cache.ts';
 
 /**
  * One client type for the whole app: the SQLite client's. The PostgreSQL client is
@@ -82,7 +83,7 @@ export function providerOf(prisma: PrismaClient): DatabaseProvider {
 /**
  * The adapter constructs its better-sqlite3 handle internally and offers no hook for
  * pragmas, so the factory is wrapped: each new connection runs the pragmas before
- * Prisma sees it.
+ * Prisma sees it, and its statements are cached (statement-cache.ts).
  */
 function withConnectionPragmas(factory: SqlDriverAdapterFactory): SqlDriverAdapterFactory {
   return {
@@ -92,6 +93,8 @@ function withConnectionPragmas(factory: SqlDriverAdapterFactory): SqlDriverAdapt
       const adapter = await factory.connect();
       try {
         await adapter.executeScript(CONNECTION_PRAGMAS);
+        const database = databaseOf(adapter);
+        if (database !== null) cacheStatements(database);
       } catch (error) {
         await adapter.dispose();
         throw error;

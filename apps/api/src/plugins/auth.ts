@@ -5,8 +5,7 @@ import type { Role } from '@sfe/contract';
 import type { Actor } from '../lib/actor.ts';
 import { forbidden, unauthorized } from '../lib/errors.ts';
 import type { AccessTokenClaims } from '../modules/auth/auth.service.ts';
-import type { RefreshTokensRepository } from '../modules/auth/refresh-tokens.repository.ts';
-import type { UsersRepository } from '../modules/users/users.repository.ts';
+import type { SessionStateRepository } from '../modules/auth/session-state.repository.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -31,8 +30,7 @@ const ISSUER = 'sfe';
 export interface AuthPluginOptions {
   secret: string;
   accessTokenTtlSeconds: number;
-  users: UsersRepository;
-  refreshTokens: Pick<RefreshTokensRepository, 'isFamilyLive'>;
+  sessions: SessionStateRepository;
 }
 
 /**
@@ -63,13 +61,10 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions) {
     if (typeof claims.sub !== 'string' || typeof claims.tv !== 'number' || typeof claims.fid !== 'string') {
       throw unauthorized('A valid access token is required.');
     }
-    const [user, sessionLive] = await Promise.all([
-      options.users.findAuthState(claims.sub),
-      options.refreshTokens.isFamilyLive(claims.fid, new Date()),
-    ]);
-    // Logout and a detected refresh-token reuse end the session (its family): its access
-    // tokens stop here, at once, not at expiry.
-    if (!user || user.status !== 'active' || user.tokenVersion !== claims.tv || !sessionLive) {
+    // One indexed read per request, never a cache: logout and a detected refresh-token
+    // reuse end the session (its family), so its access tokens stop here, at once.
+    const user = await options.sessions.find(claims.sub, claims.fid, new Date());
+    if (!user || user.status !== 'active' || user.tokenVersion !== claims.tv || !user.sessionLive) {
       throw unauthorized('This session has ended; sign in again.');
     }
     request.actor = {

@@ -42,6 +42,8 @@ export interface StartServerOptions {
   /** Another entry script, relative to the repository root (the bench's baseline server). */
   entry?: string;
   readyTimeoutMs?: number;
+  /** Extra node flags before the entry (the bench's --cpu-prof, --heapsnapshot-signal). */
+  nodeArgs?: string[];
 }
 
 
@@ -67,7 +69,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
     LOG_LEVEL: 'info',
     ...options.env,
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', options.entry ?? SERVER_ENTRY], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', options.entry ?? SERVER_ENTRY], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

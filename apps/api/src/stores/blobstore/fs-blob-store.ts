@@ -13,6 +13,9 @@ import { BlobNotFoundError, assertBlobKey, isBlobKey, type BlobStore, type BlobW
 const PARTIAL_SUFFIX = '.partial';
 // PERFORMANCE.md: 1 MiB write buffers doubled raw upload throughput over 16 KiB.
 const WRITE_HIGH_WATER_MARK = 1024 * 1024;
+// Reads in 1 MiB chunks: at the 64 KiB default every sealed segment (64 KiB + tag)
+// straddled two chunks and was copied together again, and reads took 16x the syscalls.
+const READ_HIGH_WATER_MARK = 1024 * 1024;
 
 export async function createFsBlobStore(dir: string): Promise<BlobStore> {
   const root = resolve(dir);
@@ -41,6 +44,7 @@ class FsBlobStore implements BlobStore {
     if (range !== undefined) assertRange(range);
     return createReadStream(this.#path(key), {
       ...(range === undefined ? {} : { start: range.start, end: range.end }),
+      highWaterMark: READ_HIGH_WATER_MARK,
       // The documented `fs` override lets a missing blob fail the stream with our
       // typed error instead of an ENOENT that names the file's path.
       fs: { open: openMappingNotFound, read, close },
