@@ -181,6 +181,23 @@ export function createUsersService(deps: UsersServiceDeps) {
 
     /** Re-encrypts the private key under the new password and ends every other session. */
     async changePassword(actor: Actor, body: ChangePasswordBody): Promise<void> {
+      /**
+       * The key store is written first, then the database. A crash in between leaves the
+       * private key under the new password while sign-in still takes the old one. The
+       * caller has just proven the old (database) password, so a key that opens with the
+       * new one means this very change is being retried: answered with null, to finish it.
+       */
+      const unlockForChange = async (who: Actor, change: ChangePasswordBody): Promise<Buffer | null> => {
+        try {
+          return (await unlock(who, change.currentPassword)).privateKeyDer;
+        } catch (error) {
+          if (!(error instanceof AppError) || error.code !== 'WRONG_PASSWORD') throw error;
+          const healed = await unlock(who, change.newPassword).catch(() => null);
+          if (!healed) throw error;
+          healed.privateKeyDer.fill(0);
+          return null;
+        }
+      };
       const user = await users.findById(actor.id);
       if (!user) throw notFound('User');
       const ok = await deps.passwordAttempts.check(actor.id, actor.ip, () =>
@@ -190,10 +207,14 @@ export function createUsersService(deps: UsersServiceDeps) {
         await audit.record({ operation: 'password_changed', success: false, userId: actor.id, ipAddress: actor.ip, details: { reason: 'wrong_password' } });
         throw wrongPassword();
       }
-      const record = await keyStore.get(actor.id);
+      let record = await keyStore.get(actor.id);
       let next: NewPrivateKeyRecord | null = null;
-      if (record) {
-        const { privateKeyDer } = await unlock(actor, body.currentPassword);
+      const privateKeyDer = record ? await unlockForChange(actor, body) : null;
+      // Null: an earlier run of this same change stopped after the key store was written;
+      // the key already opens with the new password and only the hash is left to write.
+      const resumed = record !== null && !privateKeyDer;
+      if (resumed) record = null;
+      if (record && privateKeyDer) {
         try {
           const protectedKey = await kdfLimiter.run(() =>
             protectPrivateKey(privateKeyDer, body.newPassword, { userId: actor.id, fingerprint: record.fingerprint }, {
@@ -216,7 +237,7 @@ export function createUsersService(deps: UsersServiceDeps) {
         throw error;
       }
       await deps.refreshTokens.revokeAllForUser(actor.id, new Date(), actor.sessionFamily);
-      await audit.record({ operation: 'password_changed', success: true, userId: actor.id, ipAddress: actor.ip, details: { privateKeyReencrypted: record !== null } });
+      await audit.record({ operation: 'password_changed', success: true, userId: actor.id, ipAddress: actor.ip, details: { privateKeyReencrypted: record !== null || resumed, ...(resumed ? { resumed: true } : {}) } });
     },
   };
 }
