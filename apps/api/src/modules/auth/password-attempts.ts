@@ -60,7 +60,13 @@ export function createPasswordAttempts(deps: PasswordAttemptsDeps) {
     async throttleSignIn<T>(ip: string, username: string, signIn: () => Promise<T>): Promise<T> {
       const key = `signin|${ip}|${usernameKeyOf(username)}`;
       const taken = await deps.signInThrottle.take(key, new Date(), SIGN_IN_THROTTLE);
-      if ('waitMs' in taken) throw rateLimitedError(taken.waitMs);
+      if ('waitMs' in taken) {
+        // A locked account (or name) keeps its contract answer, ACCOUNT_LOCKED; the
+        // throttle speaks only for names that are not locked.
+        const now = new Date();
+        const locked = await deps.unknownUsers.lockedUntil(usernameKeyOf(username), now, LOCKOUT_POLICY.threshold);
+        throw locked ? lockedError(locked, now) : rateLimitedError(taken.waitMs);
+      }
       try {
         const result = await signIn();
         await deps.signInThrottle.clear(key);

@@ -10,6 +10,14 @@ import { isUniqueViolation } from '../audit/audit.repository.ts';
  */
 export function createUnknownUserLockoutRepository(prisma: PrismaClient) {
   return {
+    /** When the lock of an account or unknown name ends, if it is locked now. */
+    async lockedUntil(usernameKey: string, now: Date, threshold: number): Promise<Date | null> {
+      const account = await prisma.user.findUnique({ where: { usernameKey }, select: { lockedUntil: true } });
+      if (account) return account.lockedUntil && account.lockedUntil > now ? account.lockedUntil : null;
+      const row = await prisma.rateLimit.findUnique({ where: { key: `lockout|${usernameKey}` }, select: { count: true, resetAt: true } });
+      return row && row.count >= threshold && Number(row.resetAt) > now.getTime() ? new Date(Number(row.resetAt)) : null;
+    },
+
     /** Counts one failure; returns the count in the window and when the window or lock ends. */
     async countFailure(
       usernameKey: string,
