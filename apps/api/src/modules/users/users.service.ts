@@ -148,6 +148,23 @@ export function createUsersService(deps: UsersServiceDeps) {
           await keyStore.replace(actor.id, next, keyFieldsOf(record)).catch(() => undefined);
           throw error;
         }
+        // Under PostgreSQL's read committed, an approval can commit after the rotation's
+        // own check and still see the old key: once the new key is committed, any grant
+        // left on the old one is moved here, while the old private key is at hand
+        // (compare-and-set on the fingerprint, as the approval itself does).
+        for (const grant of await deps.accessRequests.approvedGrantsOf(actor.id)) {
+          if (grant.consultantKeyFingerprint !== record.fingerprint || !grant.wrappedSymmetricKey) continue;
+          const dek = await unwrapGrantDek(privateKeyDer, grant.wrappedSymmetricKey, grant).catch(() => null);
+          if (!dek) continue; // not openable with the old key either: left for the owner to revoke
+          try {
+            const wrappedSymmetricKey = await wrapGrantDek(keyPair.publicKeyPem, dek, grant);
+            if (await deps.accessRequests.rewrap(grant.id, record.fingerprint, { wrappedSymmetricKey, consultantKeyFingerprint: keyPair.fingerprint })) {
+              rewrapped.push({ id: grant.id, wrappedSymmetricKey });
+            }
+          } finally {
+            dek.fill(0);
+          }
+        }
         for (const grant of rewrapped) {
           await audit.record({
             operation: 'key_wrapped',
