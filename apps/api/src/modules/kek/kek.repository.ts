@@ -70,29 +70,25 @@ export function createKekRepository(prisma: PrismaClient) {
       return prisma.$transaction(async (tx) => {
         let rewrapped = 0;
         if (batch.length > 0) {
-          if (postgres) {
-            const values = Prisma.join(
-              batch.map((row) => Prisma.sql`(CAST(${row.id} AS TEXT), CAST(${new Uint8Array(row.expected)} AS BYTEA), CAST(${new Uint8Array(row.next)} AS BYTEA))`),
-            );
-            rewrapped = await tx.$executeRaw`
-              WITH v(id, expected, next) AS (VALUES ${values})
-              UPDATE encrypted_files
-                 SET wrapped_key = v.next, kek_id = ${keyId}
-                FROM v
-               WHERE encrypted_files.id = v.id
-                 AND encrypted_files.deleted_at IS NULL
-                 AND encrypted_files.wrapped_key = v.expected`;
-          } else {
-            const values = Prisma.join(batch.map((row) => Prisma.sql`(${row.id}, ${new Uint8Array(row.expected)}, ${new Uint8Array(row.next)})`));
-            rewrapped = await tx.$executeRaw`
-              WITH v(id, expected, next) AS (VALUES ${values})
-              UPDATE encrypted_files
-                 SET wrapped_key = v.next, kek_id = ${keyId}
-                FROM v
-               WHERE encrypted_files.id = v.id
-                 AND encrypted_files.deleted_at IS NULL
-                 AND encrypted_files.wrapped_key = +v.expected`;
-          }
+          // PostgreSQL needs the VALUES typed (and has no unary + on bytea); on SQLite the
+          // unary + stops the planner indexing the batch on its blob and scanning the
+          // table against it. Otherwise the statement is the same on both.
+          const values = Prisma.join(
+            batch.map((row) =>
+              postgres
+                ? Prisma.sql`(CAST(${row.id} AS TEXT), CAST(${new Uint8Array(row.expected)} AS BYTEA), CAST(${new Uint8Array(row.next)} AS BYTEA))`
+                : Prisma.sql`(${row.id}, ${new Uint8Array(row.expected)}, ${new Uint8Array(row.next)})`,
+            ),
+          );
+          const expected = postgres ? Prisma.sql`v.expected` : Prisma.sql`+v.expected`;
+          rewrapped = await tx.$executeRaw`
+            WITH v(id, expected, next) AS (VALUES ${values})
+            UPDATE encrypted_files
+               SET wrapped_key = v.next, kek_id = ${keyId}
+              FROM v
+             WHERE encrypted_files.id = v.id
+               AND encrypted_files.deleted_at IS NULL
+               AND encrypted_files.wrapped_key = ${expected}`;
         }
         const updated = await tx.rotationJob.updateMany({
           where: { id: job.id, owner: job.owner, runningLock: ROTATION_LOCK },
