@@ -7,7 +7,7 @@ import { formatDateTime } from '../../../lib/format.ts';
 import { useUser } from '../../../lib/session-context.tsx';
 import { useCursorPages } from '../../../lib/use-cursor-pages.ts';
 import { useAdminUsers } from '../api/users.ts';
-import { SearchBox } from './search-box.tsx';
+import { SearchBox } from '../../../components/ui/search-box.tsx';
 import { SelectField, type Choice } from './select-field.tsx';
 import { UserActionDialog, UserActions, type ConfirmedAction } from './user-actions.tsx';
 

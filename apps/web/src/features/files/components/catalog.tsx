@@ -5,7 +5,7 @@ import { ListStatus } from '../../../components/ui/list-status.tsx';
 import { Pager } from '../../../components/ui/pager.tsx';
 import { REQUEST_STATUSES, StatusBadge, StatusLegend } from '../../../components/ui/status-badge.tsx';
 import { formatBytes, formatDate } from '../../../lib/format.ts';
-import { FileSearch } from './file-search.tsx';
+import { SearchBox } from '../../../components/ui/search-box.tsx';
 import { usePagedFiles } from './paged-files.ts';
 
 /**
@@ -25,7 +25,7 @@ export function Catalog({
   return (
     <section className="card" aria-labelledby="catalog-title">
       <h2 id="catalog-title">Available files</h2>
-      <FileSearch onSearch={onSearch} />
+      <SearchBox label="Search files by name" className="field search" onSearch={onSearch} />
       <ListStatus query={query} loading="Loading files…" empty={data && data.items.length === 0 ? 'No files match.' : null} />
       {data && data.items.length > 0 ? (
         <DataTable columns={['Name', 'Owner', 'Size', 'Type', 'Uploaded', 'Access', 'Actions']}>

@@ -6,7 +6,7 @@ import { Pager } from '../../../components/ui/pager.tsx';
 import { formatBytes, formatDateTime, shortHash } from '../../../lib/format.ts';
 import { paths } from '../../../lib/paths.ts';
 import { DeleteFileButton, DownloadOwnFileButton } from './file-actions.tsx';
-import { FileSearch } from './file-search.tsx';
+import { SearchBox } from '../../../components/ui/search-box.tsx';
 import { usePagedFiles } from './paged-files.ts';
 
 /** The organization's own files: search, pages, hash, download and delete. */
@@ -16,7 +16,7 @@ export function OwnerFiles() {
   return (
     <section className="card" aria-labelledby="my-files-title">
       <h2 id="my-files-title">Uploaded files</h2>
-      <FileSearch onSearch={onSearch} />
+      <SearchBox label="Search files by name" className="field search" onSearch={onSearch} />
       <ListStatus query={query} loading="Loading files…" empty={data && data.items.length === 0 ? 'No files yet.' : null} />
       {data && data.items.length > 0 ? (
         <DataTable columns={['Name', 'Size', 'Type', 'Uploaded', 'SHA-256', 'Actions']}>
