@@ -3,6 +3,9 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   KeyStoreConflictError,
   KeyStoreUnavailableError,
+  keyMaterialOf,
+  keySlot,
+  type KeyMaterial,
   type KeyStore,
   type NewPrivateKeyRecord,
   type PrivateKeyRecord,
@@ -13,7 +16,7 @@ import {
 
 let userCounter = 0;
 
-export function newRecord(overrides: Partial<NewPrivateKeyRecord> = {}): NewPrivateKeyRecord {
+export function newRecord(overrides: Partial<NewPrivateKeyRecord> = {}): NewPrivateKeyRecord & { previous: KeyMaterial | null } {
   userCounter += 1;
   return {
     userId: `user-${userCounter}-${randomBytes(4).toString('hex')}`,
@@ -26,8 +29,19 @@ export function newRecord(overrides: Partial<NewPrivateKeyRecord> = {}): NewPriv
     iterations: 600_000,
     algorithm: 'RSA-2048',
     fingerprint: randomBytes(32).toString('hex'),
+    previous: null,
     ...overrides,
   };
+}
+
+function expectMaterial(actual: KeyMaterial | null | undefined, expected: KeyMaterial): void {
+  expect(actual).toBeTruthy();
+  const key = actual as KeyMaterial;
+  for (const field of ['encryptedPrivateKey', 'salt', 'nonce'] as const) {
+    expect(Buffer.isBuffer(key[field]), field).toBe(true);
+    expect(key[field].equals(expected[field]), field).toBe(true);
+  }
+  expect(keyMaterialOf({ userId: 'x', ...key })).toEqual(keyMaterialOf({ userId: 'x', ...expected }));
 }
 
 async function listAll(store: KeyStore): Promise<PrivateKeyRecord[]> {
@@ -166,6 +180,67 @@ export function keyStoreContract(
       expect(stored.createdAt.getTime()).toBeGreaterThanOrEqual(before);
       expect(stored.lastAccessed).toBeNull();
       expect(stored.accessCount).toBe(0);
+    });
+
+    it('keeps the previous key pair while a rotation is unfinished, byte-exact, until a replace drops it', async () => {
+      const record = newRecord();
+      await store.insert(record);
+      expect((await store.get(record.userId))?.previous).toBeNull();
+      const next = newRecord({ userId: record.userId, previous: keyMaterialOf(record) });
+
+      expect(await store.replace(record.userId, record, next)).toBe(true);
+      const rotated = expectKeyFields(await store.get(record.userId), next);
+      expectMaterial(rotated.previous, keyMaterialOf(record));
+      expectMaterial(keySlot(rotated, record.fingerprint), keyMaterialOf(record));
+      expectMaterial(keySlot(rotated, next.fingerprint), keyMaterialOf(next));
+      expect(keySlot(rotated, 'no-such-key')).toBeNull();
+      await store.recordAccess(record.userId);
+      expectMaterial((await store.recordAccess(record.userId))?.previous, keyMaterialOf(record));
+
+      // The rotation committed: the same key again, without the previous one; counters kept.
+      expect(await store.replace(record.userId, next, { ...next, previous: null })).toBe(true);
+      const settled = expectKeyFields(await store.get(record.userId), next);
+      expect(settled.previous).toBeNull();
+      expect(settled.accessCount).toBe(2);
+    });
+
+    it('rolls a rotation back exactly: the old record, previous slot included', async () => {
+      const older = newRecord();
+      const record = newRecord({ previous: keyMaterialOf(older) });
+      await store.insert(record);
+      const next = newRecord({ userId: record.userId, previous: keyMaterialOf(record) });
+      expect(await store.replace(record.userId, record, next)).toBe(true);
+      expect(await store.replace(record.userId, next, record)).toBe(true);
+      const back = expectKeyFields(await store.get(record.userId), record);
+      expectMaterial(back.previous, keyMaterialOf(older));
+    });
+
+    it('a replace that names no previous key drops the stored one', async () => {
+      const record = newRecord();
+      const { previous: _none, ...withoutPrevious } = newRecord({ userId: record.userId });
+      await store.insert({ ...record, previous: keyMaterialOf(newRecord()) });
+      expect(await store.replace(record.userId, record, withoutPrevious)).toBe(true);
+      expect((await store.get(record.userId))?.previous).toBeNull();
+    });
+
+    it('lists and restores the previous slot', async () => {
+      const record = newRecord({ previous: keyMaterialOf(newRecord()) });
+      await store.insert(record);
+      const [listed] = await listAll(store);
+      expectMaterial(listed?.previous, record.previous as KeyMaterial);
+      expect(await store.delete(record.userId)).toBe(true);
+      await store.restore(listed as PrivateKeyRecord);
+      expectMaterial((await store.get(record.userId))?.previous, record.previous as KeyMaterial);
+    });
+
+    it('refuses a malformed previous slot, or one naming the current key', async () => {
+      const record = newRecord();
+      await expect(store.insert({ ...record, previous: { ...keyMaterialOf(newRecord()), salt: Buffer.alloc(0) } })).rejects.toBeInstanceOf(TypeError);
+      await expect(store.insert({ ...record, previous: { ...keyMaterialOf(newRecord()), fingerprint: { $ne: 1 } as unknown as string } })).rejects.toBeInstanceOf(TypeError);
+      await expect(store.insert({ ...record, previous: keyMaterialOf(record) })).rejects.toBeInstanceOf(TypeError);
+      await store.insert(record);
+      await expect(store.replace(record.userId, record, { ...record, previous: keyMaterialOf(record) })).rejects.toBeInstanceOf(TypeError);
+      expect((await store.get(record.userId))?.previous).toBeNull();
     });
 
     it('refuses a replace whose expected fingerprint is not the stored one', async () => {

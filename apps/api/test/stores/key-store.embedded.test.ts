@@ -2,7 +2,8 @@ import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEmbeddedKeyStore, openKeyStore } from '../../src/stores/keystore/index.ts';
+import Database from 'better-sqlite3';
+import { keyMaterialOf, openEmbeddedKeyStore, openKeyStore } from '../../src/stores/keystore/index.ts';
 import { keyStoreContract, newRecord } from './key-store.contract.ts';
 
 let baseDir: string;
@@ -58,6 +59,29 @@ describe('embedded key store', () => {
       const stored = await second.get(record.userId);
       expect(stored?.encryptedPrivateKey.equals(record.encryptedPrivateKey)).toBe(true);
       expect(stored?.accessCount).toBe(1);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('upgrades a file made before the previous-key slot: records kept, the slot usable', async () => {
+    const file = join(freshDataDir(), 'keys.db');
+    const record = newRecord();
+    const first = await openEmbeddedKeyStore(file);
+    await first.insert(record);
+    await first.close();
+    const raw = new Database(file);
+    raw.exec('ALTER TABLE private_keys DROP COLUMN previous');
+    raw.close();
+
+    const second = await openEmbeddedKeyStore(file);
+    try {
+      const stored = await second.get(record.userId);
+      expect(stored?.encryptedPrivateKey.equals(record.encryptedPrivateKey)).toBe(true);
+      expect(stored?.previous).toBeNull();
+      const next = newRecord({ userId: record.userId, previous: keyMaterialOf(record) });
+      expect(await second.replace(record.userId, record, next)).toBe(true);
+      expect((await second.get(record.userId))?.previous?.salt.equals(record.salt)).toBe(true);
     } finally {
       await second.close();
     }

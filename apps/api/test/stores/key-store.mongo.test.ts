@@ -64,9 +64,14 @@ describe('mongodb key store', () => {
       expect(Object.keys(doc ?? {}).sort()).toEqual(
         [
           '_id', 'access_count', 'algorithm', 'cipher', 'created_at', 'encrypted_private_key', 'fingerprint',
-          'iterations', 'kdf', 'last_accessed', 'nonce', 'salt', 'user_id',
+          'iterations', 'kdf', 'last_accessed', 'nonce', 'previous', 'salt', 'user_id',
         ].sort(),
       );
+      expect(doc?.['previous']).toBeNull();
+      // A document written before the previous-key slot existed reads as having none.
+      await collection.updateOne({ user_id: record.userId }, { $unset: { previous: '' } });
+      expect(Object.keys((await collection.findOne({ user_id: record.userId })) ?? {})).not.toContain('previous');
+      expect((await store.get(record.userId))?.previous).toBeNull();
       expect(doc?.['encrypted_private_key']).toBeInstanceOf(mongoose.mongo.Binary);
       expect(doc?.['created_at']).toBeInstanceOf(Date);
       expect(doc?.['access_count']).toBe(1);

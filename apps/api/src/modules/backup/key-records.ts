@@ -1,4 +1,4 @@
-import type { KeyAlgorithm, PrivateKeyRecord } from '../../stores/keystore/index.ts';
+import type { KeyAlgorithm, KeyMaterial, PrivateKeyRecord } from '../../stores/keystore/index.ts';
 import { ArchiveFormatError } from './backup.errors.ts';
 
 // The key store part: one JSON object per line, buffers in base64 and dates in ISO
@@ -11,18 +11,49 @@ const FIELDS = [
   'userId', 'encryptedPrivateKey', 'salt', 'nonce', 'cipher', 'kdf', 'iterations',
   'algorithm', 'fingerprint', 'createdAt', 'lastAccessed', 'accessCount',
 ] as const;
+/** Written since the previous-key slot exists; archives made before it have no such field. */
+const OPTIONAL_FIELDS = ['previous'] as const;
+const MATERIAL_FIELDS = ['encryptedPrivateKey', 'salt', 'nonce', 'cipher', 'kdf', 'iterations', 'algorithm', 'fingerprint'] as const;
+
+function serializeMaterial(key: KeyMaterial): Record<(typeof MATERIAL_FIELDS)[number], string | number> {
+  return {
+    encryptedPrivateKey: key.encryptedPrivateKey.toString('base64'),
+    salt: key.salt.toString('base64'),
+    nonce: key.nonce.toString('base64'),
+    cipher: key.cipher,
+    kdf: key.kdf,
+    iterations: key.iterations,
+    algorithm: key.algorithm,
+    fingerprint: key.fingerprint,
+  };
+}
+
+function parseMaterial(value: unknown): KeyMaterial {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad();
+  const r = value as Record<string, unknown>;
+  const keys = Object.keys(r).sort();
+  if (keys.length !== MATERIAL_FIELDS.length || ![...MATERIAL_FIELDS].sort().every((field, i) => keys[i] === field)) throw bad();
+  const { cipher, kdf, iterations, algorithm, fingerprint } = r;
+  if (typeof fingerprint !== 'string' || typeof iterations !== 'number') throw bad();
+  if (cipher !== 'aes-256-gcm' || kdf !== 'pbkdf2-sha256') throw bad();
+  if (algorithm !== 'RSA-2048' && algorithm !== 'RSA-4096') throw bad();
+  return {
+    encryptedPrivateKey: base64(r.encryptedPrivateKey),
+    salt: base64(r.salt),
+    nonce: base64(r.nonce),
+    cipher,
+    kdf,
+    iterations,
+    algorithm: algorithm satisfies KeyAlgorithm,
+    fingerprint,
+  };
+}
 
 export function serializeKeyRecord(record: PrivateKeyRecord): string {
-  const line: Record<(typeof FIELDS)[number], string | number | null> = {
+  const line: Record<(typeof FIELDS)[number] | (typeof OPTIONAL_FIELDS)[number], unknown> = {
     userId: record.userId,
-    encryptedPrivateKey: record.encryptedPrivateKey.toString('base64'),
-    salt: record.salt.toString('base64'),
-    nonce: record.nonce.toString('base64'),
-    cipher: record.cipher,
-    kdf: record.kdf,
-    iterations: record.iterations,
-    algorithm: record.algorithm,
-    fingerprint: record.fingerprint,
+    ...serializeMaterial(record),
+    previous: record.previous === null ? null : serializeMaterial(record.previous),
     createdAt: record.createdAt.toISOString(),
     lastAccessed: record.lastAccessed === null ? null : record.lastAccessed.toISOString(),
     accessCount: record.accessCount,
@@ -40,23 +71,15 @@ export function parseKeyRecord(line: string): PrivateKeyRecord {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad();
   const r = value as Record<string, unknown>;
-  const keys = Object.keys(r).sort();
+  const keys = Object.keys(r).filter((key) => key !== 'previous').sort();
   if (keys.length !== FIELDS.length || ![...FIELDS].sort().every((field, i) => keys[i] === field)) throw bad();
-  const { userId, cipher, kdf, iterations, algorithm, fingerprint, accessCount } = r;
-  if (typeof userId !== 'string' || typeof fingerprint !== 'string') throw bad();
-  if (cipher !== 'aes-256-gcm' || kdf !== 'pbkdf2-sha256') throw bad();
-  if (algorithm !== 'RSA-2048' && algorithm !== 'RSA-4096') throw bad();
-  if (typeof iterations !== 'number' || typeof accessCount !== 'number') throw bad();
+  const { userId, accessCount } = r;
+  if (typeof userId !== 'string' || typeof accessCount !== 'number') throw bad();
+  const material = parseMaterial(Object.fromEntries(MATERIAL_FIELDS.map((field) => [field, r[field]])));
   return {
     userId,
-    encryptedPrivateKey: base64(r.encryptedPrivateKey),
-    salt: base64(r.salt),
-    nonce: base64(r.nonce),
-    cipher,
-    kdf,
-    iterations,
-    algorithm: algorithm satisfies KeyAlgorithm,
-    fingerprint,
+    ...material,
+    previous: r.previous === undefined || r.previous === null ? null : parseMaterial(r.previous),
     createdAt: date(r.createdAt),
     lastAccessed: r.lastAccessed === null ? null : date(r.lastAccessed),
     accessCount,

@@ -20,6 +20,7 @@ import {
   toRecord,
   toStoredKeyFields,
   type StoredFields,
+  type StoredKeyMaterial,
 } from './records.ts';
 
 // The embedded backend: its own SQLite file (not the app database, not Prisma),
@@ -42,14 +43,26 @@ CREATE TABLE IF NOT EXISTS private_keys (
   fingerprint           TEXT    NOT NULL,
   created_at            INTEGER NOT NULL, -- ms since the epoch, as a JS Date holds it
   last_accessed         INTEGER,
-  access_count          INTEGER NOT NULL DEFAULT 0
+  access_count          INTEGER NOT NULL DEFAULT 0,
+  previous              TEXT    -- JSON of the previous key pair's fields (binary as base64), or NULL
 ) STRICT`;
 
-const KEY_FIELDS = `encrypted_private_key = @encrypted_private_key, salt = @salt, nonce = @nonce,
-  cipher = @cipher, kdf = @kdf, iterations = @iterations, algorithm = @algorithm, fingerprint = @fingerprint`;
+/** Files made before the previous-key slot existed get the column (NULL: no previous key). */
+function addPreviousColumn(db: Database.Database): void {
+  const columns = db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'private_keys\')').all();
+  if (!columns.some((column) => column.name === 'previous')) db.exec('ALTER TABLE private_keys ADD COLUMN previous TEXT');
+}
 
-/** SQLite keeps the timestamps as epoch milliseconds. */
-type Row = Omit<StoredFields, 'created_at' | 'last_accessed'> & { created_at: number; last_accessed: number | null };
+const KEY_FIELDS = `encrypted_private_key = @encrypted_private_key, salt = @salt, nonce = @nonce,
+  cipher = @cipher, kdf = @kdf, iterations = @iterations, algorithm = @algorithm, fingerprint = @fingerprint,
+  previous = @previous`;
+
+/** SQLite keeps the timestamps as epoch milliseconds and the previous key as JSON text. */
+type Row = Omit<StoredFields, 'created_at' | 'last_accessed' | 'previous'> & {
+  created_at: number;
+  last_accessed: number | null;
+  previous: string | null;
+};
 
 type KeyParams = Omit<Row, 'created_at' | 'last_accessed' | 'access_count'>;
 
@@ -74,6 +87,7 @@ export async function openEmbeddedKeyStore(filePath: string): Promise<KeyStore> 
     // free pages of the file.
     db.pragma('secure_delete = ON');
     db.exec(SCHEMA);
+    addPreviousColumn(db);
   } catch (error) {
     throw mapError(error);
   }
@@ -95,8 +109,8 @@ class EmbeddedKeyStore implements KeyStore {
   constructor(db: Database.Database) {
     this.#db = db;
     this.#insert = db.prepare(`INSERT INTO private_keys
-      (user_id, encrypted_private_key, salt, nonce, cipher, kdf, iterations, algorithm, fingerprint, created_at)
-      VALUES (@user_id, @encrypted_private_key, @salt, @nonce, @cipher, @kdf, @iterations, @algorithm, @fingerprint, @created_at)`);
+      (user_id, encrypted_private_key, salt, nonce, cipher, kdf, iterations, algorithm, fingerprint, previous, created_at)
+      VALUES (@user_id, @encrypted_private_key, @salt, @nonce, @cipher, @kdf, @iterations, @algorithm, @fingerprint, @previous, @created_at)`);
     this.#get = db.prepare('SELECT * FROM private_keys WHERE user_id = ?');
     this.#recordAccess = db.prepare(`UPDATE private_keys
       SET access_count = access_count + 1, last_accessed = @now WHERE user_id = @user_id RETURNING *`);
@@ -108,14 +122,15 @@ class EmbeddedKeyStore implements KeyStore {
     this.#delete = db.prepare('DELETE FROM private_keys WHERE user_id = ?');
     this.#page = db.prepare('SELECT * FROM private_keys WHERE user_id > @after ORDER BY user_id LIMIT @limit');
     this.#restore = db.prepare(`INSERT INTO private_keys
-      (user_id, encrypted_private_key, salt, nonce, cipher, kdf, iterations, algorithm, fingerprint, created_at, last_accessed, access_count)
-      VALUES (@user_id, @encrypted_private_key, @salt, @nonce, @cipher, @kdf, @iterations, @algorithm, @fingerprint,
+      (user_id, encrypted_private_key, salt, nonce, cipher, kdf, iterations, algorithm, fingerprint, previous,
+        created_at, last_accessed, access_count)
+      VALUES (@user_id, @encrypted_private_key, @salt, @nonce, @cipher, @kdf, @iterations, @algorithm, @fingerprint, @previous,
         @created_at, @last_accessed, @access_count)`);
   }
 
   async insert(record: NewPrivateKeyRecord): Promise<void> {
     assertNewRecord(record);
-    this.#run(() => this.#insert.run({ ...toStoredKeyFields(record), created_at: Date.now() }));
+    this.#run(() => this.#insert.run({ ...toKeyParams(record), created_at: Date.now() }));
   }
 
   async get(userId: string): Promise<PrivateKeyRecord | null> {
@@ -134,7 +149,7 @@ class EmbeddedKeyStore implements KeyStore {
     assertBytes(expected.salt, 'expected.salt');
     assertNewRecord(next);
     if (next.userId !== userId) throw new TypeError('next.userId must equal userId');
-    const params = { ...toStoredKeyFields(next), expected: expected.fingerprint, expected_salt: expected.salt };
+    const params = { ...toKeyParams(next), expected: expected.fingerprint, expected_salt: expected.salt };
     const result = this.#run(() =>
       next.fingerprint === expected.fingerprint
         ? this.#reencrypt.run(params)
@@ -168,7 +183,7 @@ class EmbeddedKeyStore implements KeyStore {
     assertRestoredRecord(record);
     this.#run(() =>
       this.#restore.run({
-        ...toStoredKeyFields(record),
+        ...toKeyParams(record),
         created_at: record.createdAt.getTime(),
         last_accessed: record.lastAccessed === null ? null : record.lastAccessed.getTime(),
         access_count: record.accessCount,
@@ -195,13 +210,40 @@ class EmbeddedKeyStore implements KeyStore {
 }
 
 
+function toKeyParams(record: NewPrivateKeyRecord): KeyParams {
+  const { previous, ...fields } = toStoredKeyFields(record);
+  if (previous === null) return { ...fields, previous: null };
+  const text: Record<string, unknown> = { ...previous };
+  for (const name of BINARY_FIELDS) text[name] = previous[name].toString('base64');
+  return { ...fields, previous: JSON.stringify(text) };
+}
+
+const BINARY_FIELDS = ['encrypted_private_key', 'salt', 'nonce'] as const;
+
 function fromRow(row: Row | undefined): PrivateKeyRecord | null {
   if (row === undefined) return null;
   return toRecord({
     ...row,
+    previous: row.previous === null ? null : parsePrevious(row.previous),
     created_at: new Date(row.created_at),
     last_accessed: row.last_accessed === null ? null : new Date(row.last_accessed),
   });
+}
+
+function parsePrevious(text: string): StoredKeyMaterial {
+  let value: Record<string, unknown>;
+  try {
+    value = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new KeyStoreError('KEY_STORE_CORRUPT', 'stored previous key is not JSON');
+  }
+  const fields: Record<string, unknown> = { ...value };
+  for (const name of BINARY_FIELDS) {
+    const field = value[name];
+    if (typeof field !== 'string') throw new KeyStoreError('KEY_STORE_CORRUPT', 'stored previous key has a malformed binary field');
+    fields[name] = Buffer.from(field, 'base64');
+  }
+  return fields as unknown as StoredKeyMaterial;
 }
 
 // Codes that mean "cannot reach or write the file right now", as opposed to a

@@ -17,6 +17,13 @@ export interface PrivateKeyRecord {
   iterations: number;
   algorithm: KeyAlgorithm;
   fingerprint: string;
+  /**
+   * The key pair this one replaced, kept while a key rotation is between its key store
+   * write and its database commit (and after a crash in between): grants and the
+   * database's public key still name it until the commit, so it must stay openable.
+   * Null once the rotation has committed and dropped it.
+   */
+  previous: KeyMaterial | null;
   createdAt: Date;
   lastAccessed: Date | null;
   accessCount: number;
@@ -25,7 +32,16 @@ export interface PrivateKeyRecord {
 /** Identifies one stored version of a user's key record. */
 export type KeyVersion = Pick<PrivateKeyRecord, 'fingerprint' | 'salt'>;
 
-export type NewPrivateKeyRecord = Omit<PrivateKeyRecord, 'createdAt' | 'lastAccessed' | 'accessCount'>;
+/** One encrypted private key: a record holds the current one and maybe the previous one. */
+export type KeyMaterial = Pick<
+  PrivateKeyRecord,
+  'encryptedPrivateKey' | 'salt' | 'nonce' | 'cipher' | 'kdf' | 'iterations' | 'algorithm' | 'fingerprint'
+>;
+
+/** What insert and replace write: `previous` absent means none. */
+export type NewPrivateKeyRecord = Omit<PrivateKeyRecord, 'createdAt' | 'lastAccessed' | 'accessCount' | 'previous'> & {
+  previous?: KeyMaterial | null;
+};
 
 export interface KeyStore {
   readonly kind: 'mongodb' | 'embedded';
@@ -44,7 +60,8 @@ export interface KeyStore {
    * salt, so the pair names one version: two concurrent password changes cannot both
    * win). When next.fingerprint differs (a key rotation) the record restarts:
    * createdAt = now, lastAccessed = null, accessCount = 0; a re-encryption under a
-   * new password keeps them. Returns whether a record was replaced.
+   * new password keeps them. The whole key record is written: `previous` is what
+   * next says (none when absent). Returns whether a record was replaced.
    */
   replace(userId: string, expected: KeyVersion, next: NewPrivateKeyRecord): Promise<boolean>;
   /** Returns whether a record was deleted. */
@@ -98,4 +115,17 @@ export class KeyStoreConflictError extends KeyStoreError {
 export function keyFieldsOf(record: PrivateKeyRecord): NewPrivateKeyRecord {
   const { createdAt: _createdAt, lastAccessed: _lastAccessed, accessCount: _accessCount, ...fields } = record;
   return fields;
+}
+
+/** The current key of a record (or of what replace takes) as one slot. */
+export function keyMaterialOf(record: NewPrivateKeyRecord): KeyMaterial {
+  const { encryptedPrivateKey, salt, nonce, cipher, kdf, iterations, algorithm, fingerprint } = record;
+  return { encryptedPrivateKey, salt, nonce, cipher, kdf, iterations, algorithm, fingerprint };
+}
+
+/** The slot of `record` holding the key with this fingerprint, current first. */
+export function keySlot(record: PrivateKeyRecord, fingerprint: string): KeyMaterial | null {
+  if (record.fingerprint === fingerprint) return keyMaterialOf(record);
+  if (record.previous?.fingerprint === fingerprint) return record.previous;
+  return null;
 }

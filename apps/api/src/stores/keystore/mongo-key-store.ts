@@ -18,6 +18,7 @@ import {
   toRecord,
   toStoredKeyFields,
   type StoredFields,
+  type StoredKeyMaterial,
 } from './records.ts';
 
 export interface MongoKeyStoreOptions {
@@ -37,6 +38,20 @@ const SOCKET_TIMEOUT_MS = 10_000;
 
 type PrivateKeyDocument = StoredFields;
 
+const previousKeySchema = new Schema<StoredKeyMaterial>(
+  {
+    encrypted_private_key: { type: Buffer, required: true },
+    salt: { type: Buffer, required: true },
+    nonce: { type: Buffer, required: true },
+    cipher: { type: String, required: true, enum: ['aes-256-gcm'] },
+    kdf: { type: String, required: true, enum: ['pbkdf2-sha256'] },
+    iterations: { type: Number, required: true, min: 1 },
+    algorithm: { type: String, required: true, enum: ['RSA-2048', 'RSA-4096'] },
+    fingerprint: { type: String, required: true },
+  },
+  { _id: false, versionKey: false, strict: 'throw' },
+);
+
 const privateKeySchema = new Schema<PrivateKeyDocument>(
   {
     user_id: { type: String, required: true },
@@ -48,6 +63,8 @@ const privateKeySchema = new Schema<PrivateKeyDocument>(
     iterations: { type: Number, required: true, min: 1 },
     algorithm: { type: String, required: true, enum: ['RSA-2048', 'RSA-4096'] },
     fingerprint: { type: String, required: true },
+    // Documents written before this field existed have none: read as null.
+    previous: { type: previousKeySchema, default: null },
     created_at: { type: Date, required: true },
     last_accessed: { type: Date, default: null },
     access_count: { type: Number, required: true, default: 0 },
@@ -246,13 +263,19 @@ async function withDeadline<T>(operation: Promise<T>, timeoutMS: number): Promis
 
 function fromDocument(doc: PrivateKeyDocument | null): PrivateKeyRecord | null {
   if (doc === null) return null;
+  const previous = doc.previous ?? null;
   return toRecord({
     ...doc,
-    encrypted_private_key: asBuffer(doc.encrypted_private_key),
-    salt: asBuffer(doc.salt),
-    nonce: asBuffer(doc.nonce),
+    ...binaryFields(doc),
+    previous: previous === null ? null : { ...previous, ...binaryFields(previous) },
   });
 }
+
+const binaryFields = (doc: Pick<StoredKeyMaterial, 'encrypted_private_key' | 'salt' | 'nonce'>) => ({
+  encrypted_private_key: asBuffer(doc.encrypted_private_key),
+  salt: asBuffer(doc.salt),
+  nonce: asBuffer(doc.nonce),
+});
 
 // promoteBuffers should already give Buffers; this guards a driver or server that
 // returns BSON Binary anyway, so callers never see a non-Buffer.

@@ -1,5 +1,5 @@
 import { KeyStoreError, keyFieldsOf } from './key-store.ts';
-import type { KeyAlgorithm, NewPrivateKeyRecord, PrivateKeyRecord } from './key-store.ts';
+import type { KeyAlgorithm, KeyMaterial, NewPrivateKeyRecord, PrivateKeyRecord } from './key-store.ts';
 
 // Both adapters check their input the same way, so a caller bug behaves the same
 // on either backend, and no object can reach a Mongo filter as a query operator.
@@ -25,16 +25,26 @@ export function assertBytes(value: unknown, what: string): void {
 
 export function assertNewRecord(record: NewPrivateKeyRecord): void {
   assertUserId(record.userId);
-  assertBytes(record.encryptedPrivateKey, 'encryptedPrivateKey');
-  assertBytes(record.salt, 'salt');
-  assertBytes(record.nonce, 'nonce');
-  if (record.cipher !== 'aes-256-gcm') throw new TypeError('cipher must be aes-256-gcm');
-  if (record.kdf !== 'pbkdf2-sha256') throw new TypeError('kdf must be pbkdf2-sha256');
-  if (!Number.isSafeInteger(record.iterations) || record.iterations < 1) {
-    throw new TypeError('iterations must be a positive integer');
+  assertKeyMaterial(record);
+  if (record.previous !== undefined && record.previous !== null) {
+    assertKeyMaterial(record.previous, 'previous.');
+    if (record.previous.fingerprint === record.fingerprint) throw new TypeError('previous must be another key pair');
   }
-  if (!ALGORITHMS.has(record.algorithm)) throw new TypeError('algorithm must be RSA-2048 or RSA-4096');
-  assertFingerprint(record.fingerprint);
+}
+
+function assertKeyMaterial(record: KeyMaterial, prefix = ''): void {
+  if (typeof record !== 'object' || record === null) throw new TypeError(`${prefix || 'record'} must be an object`);
+  const assertField = (value: unknown, what: string) => assertBytes(value, `${prefix}${what}`);
+  assertField(record.encryptedPrivateKey, 'encryptedPrivateKey');
+  assertField(record.salt, 'salt');
+  assertField(record.nonce, 'nonce');
+  if (record.cipher !== 'aes-256-gcm') throw new TypeError(`${prefix}cipher must be aes-256-gcm`);
+  if (record.kdf !== 'pbkdf2-sha256') throw new TypeError(`${prefix}kdf must be pbkdf2-sha256`);
+  if (!Number.isSafeInteger(record.iterations) || record.iterations < 1) {
+    throw new TypeError(`${prefix}iterations must be a positive integer`);
+  }
+  if (!ALGORITHMS.has(record.algorithm)) throw new TypeError(`${prefix}algorithm must be RSA-2048 or RSA-4096`);
+  assertFingerprint(record.fingerprint, `${prefix}fingerprint`);
 }
 
 /** A whole record from a backup: the key fields as for insert, plus sane dates and counters. */
@@ -65,19 +75,33 @@ export interface StoredFields {
   iterations: number;
   algorithm: string;
   fingerprint: string;
+  /** The previous key pair's fields (same names, no user_id), or null. */
+  previous: StoredKeyMaterial | null;
   created_at: Date;
   last_accessed: Date | null;
   access_count: number;
 }
 
+export type StoredKeyMaterial = Omit<StoredKeyFields, 'user_id' | 'previous'>;
+
 /** Narrows what a backend returned; a row that fails this is corrupt, not a caller error. */
 export function toRecord(fields: StoredFields): PrivateKeyRecord {
+  return {
+    userId: fields.user_id,
+    ...toKeyMaterial(fields),
+    previous: fields.previous === null || fields.previous === undefined ? null : toKeyMaterial(fields.previous),
+    createdAt: fields.created_at,
+    lastAccessed: fields.last_accessed,
+    accessCount: fields.access_count,
+  };
+}
+
+function toKeyMaterial(fields: StoredKeyMaterial): KeyMaterial {
   const { cipher, kdf, algorithm } = fields;
   if (cipher !== 'aes-256-gcm' || kdf !== 'pbkdf2-sha256' || !isAlgorithm(algorithm)) {
     throw new KeyStoreError('KEY_STORE_CORRUPT', 'stored private key record has unknown parameters');
   }
   return {
-    userId: fields.user_id,
     encryptedPrivateKey: fields.encrypted_private_key,
     salt: fields.salt,
     nonce: fields.nonce,
@@ -86,9 +110,6 @@ export function toRecord(fields: StoredFields): PrivateKeyRecord {
     iterations: fields.iterations,
     algorithm,
     fingerprint: fields.fingerprint,
-    createdAt: fields.created_at,
-    lastAccessed: fields.last_accessed,
-    accessCount: fields.access_count,
   };
 }
 
@@ -102,6 +123,13 @@ export type StoredKeyFields = Omit<StoredFields, 'created_at' | 'last_accessed' 
 export function toStoredKeyFields(record: NewPrivateKeyRecord): StoredKeyFields {
   return {
     user_id: record.userId,
+    ...toStoredKeyMaterial(record),
+    previous: record.previous === undefined || record.previous === null ? null : toStoredKeyMaterial(record.previous),
+  };
+}
+
+function toStoredKeyMaterial(record: KeyMaterial): StoredKeyMaterial {
+  return {
     encrypted_private_key: record.encryptedPrivateKey,
     salt: record.salt,
     nonce: record.nonce,
