@@ -233,9 +233,11 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       if (!file) throw fail('ACCESS_NOT_APPROVED', 'The file was deleted; the grant no longer applies.');
       const range = pickRange(Number(file.size));
 
-      const { record, privateKeyDer } = await deps.unlockPrivateKey(actor, password, { requestId: id });
+      // The grant names the key it is wrapped to: the current one, or the previous one
+      // while the consultant's key rotation has not committed (or was cut short).
+      const { key, privateKeyDer } = await deps.unlockPrivateKey(actor, password, { requestId: id }, { fingerprint: row.consultantKeyFingerprint });
       try {
-        if (record.fingerprint !== row.consultantKeyFingerprint || !row.wrappedSymmetricKey) {
+        if (key.fingerprint !== row.consultantKeyFingerprint || !row.wrappedSymmetricKey) {
           throw conflict('This grant was wrapped to a different key pair; ask the organization to approve again.');
         }
         // Status, expiry and remaining downloads are checked and counted in one statement.

@@ -11,8 +11,6 @@ const FIELDS = [
   'userId', 'encryptedPrivateKey', 'salt', 'nonce', 'cipher', 'kdf', 'iterations',
   'algorithm', 'fingerprint', 'createdAt', 'lastAccessed', 'accessCount',
 ] as const;
-/** Written since the previous-key slot exists; archives made before it have no such field. */
-const OPTIONAL_FIELDS = ['previous'] as const;
 const MATERIAL_FIELDS = ['encryptedPrivateKey', 'salt', 'nonce', 'cipher', 'kdf', 'iterations', 'algorithm', 'fingerprint'] as const;
 
 function serializeMaterial(key: KeyMaterial): Record<(typeof MATERIAL_FIELDS)[number], string | number> {
@@ -50,7 +48,8 @@ function parseMaterial(value: unknown): KeyMaterial {
 }
 
 export function serializeKeyRecord(record: PrivateKeyRecord): string {
-  const line: Record<(typeof FIELDS)[number] | (typeof OPTIONAL_FIELDS)[number], unknown> = {
+  // `previous` is written since the previous-key slot exists; archives made before it lack it.
+  const line: Record<(typeof FIELDS)[number] | 'previous', unknown> = {
     userId: record.userId,
     ...serializeMaterial(record),
     previous: record.previous === null ? null : serializeMaterial(record.previous),

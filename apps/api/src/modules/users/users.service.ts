@@ -10,14 +10,14 @@ import {
 import type { Actor } from '../../lib/actor.ts';
 import { AppError, conflict, fail, notFound } from '../../lib/errors.ts';
 import type { Limiter } from '../../lib/limiter.ts';
-import { keyFieldsOf, type KeyStore, type NewPrivateKeyRecord } from '../../stores/keystore/index.ts';
+import { keyFieldsOf, type KeyMaterial, type KeyStore, type NewPrivateKeyRecord } from '../../stores/keystore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { AccessRequestsRepository } from '../access-requests/access-requests.repository.ts';
 import { unwrapGrantDek, wrapGrantDek } from '../access-requests/grant-wrap.ts';
 import type { RefreshTokensRepository } from '../auth/refresh-tokens.repository.ts';
 import type { UsersRepository } from './users.repository.ts';
 import type { KeyRotationRepository } from './key-rotation.repository.ts';
-import type { UnlockPrivateKey } from './private-key-unlock.ts';
+import type { UnlockOptions, UnlockPrivateKey } from './private-key-unlock.ts';
 import type { PasswordAttempts } from '../auth/password-attempts.ts';
 
 export interface UsersServiceDeps {
@@ -41,7 +41,8 @@ const wrongPassword = () => fail('WRONG_PASSWORD', 'The password is not correct;
 
 export function createUsersService(deps: UsersServiceDeps) {
   const { users, keyStore, audit, kdfLimiter } = deps;
-  const unlock = (actor: Actor, password: string) => deps.unlockPrivateKey(actor, password, { purpose: 'key_management' });
+  const unlock = (actor: Actor, password: string, options?: UnlockOptions) =>
+    deps.unlockPrivateKey(actor, password, { purpose: 'key_management' }, options);
 
   return {
     async myKeys(actor: Actor): Promise<MyKeysResponse> {
@@ -77,17 +78,20 @@ export function createUsersService(deps: UsersServiceDeps) {
 
     /**
      * New key pair; every approved grant of the caller is re-wrapped to it. All or
-     * nothing: the key store swap is undone if the database step fails.
+     * nothing: the key store swap is undone if the database step fails. Until the
+     * database commits, the key store keeps the replaced key as its previous slot, so a
+     * crash between the two writes leaves both keys openable: grants and the database
+     * still name the old one, and the next rotation starts from it.
      */
     async rotateKeys(actor: Actor, body: RotateKeysBody): Promise<RotateKeysResponse> {
-      const { record, privateKeyDer } = await unlock(actor, body.password);
-      // The app DB's side of the swap is guarded by the fingerprint it holds now. It is the
-      // key store's, unless a crash fell between the two writes of an earlier rotation:
-      // then this rotation closes the grants wrapped to the lost key and brings both back
-      // to one key pair, instead of refusing forever.
-      const fromFingerprint = (await users.publicKey(actor.id))?.publicKeyFingerprint ?? record.fingerprint;
+      // The database's public key names the key pair to rotate from: the key store's
+      // current one, or its previous one when an earlier rotation was cut short between
+      // the two writes (its new key was never committed, so nothing is wrapped to it).
+      const databaseFingerprint = (await users.publicKey(actor.id))?.publicKeyFingerprint ?? null;
+      const { record, key: from, privateKeyDer } = await unlock(actor, body.password, { fingerprint: databaseFingerprint });
+      const fromFingerprint = databaseFingerprint ?? from.fingerprint;
       try {
-        const bits: RsaKeySize = body.keySize ?? (record.algorithm === 'RSA-4096' ? 4096 : 2048);
+        const bits: RsaKeySize = body.keySize ?? (from.algorithm === 'RSA-4096' ? 4096 : 2048);
         const keyPair = await deps.keygenLimiter.run(() => generateRsaKeyPair(bits)).catch(async (error: unknown) => {
           if (!(error instanceof AppError)) {
             await audit.record({ operation: 'keypair_generated', success: false, userId: actor.id, ipAddress: actor.ip, details: { algorithm: `RSA-${bits}`, purpose: 'rotation' } });
@@ -102,7 +106,7 @@ export function createUsersService(deps: UsersServiceDeps) {
             if (!grant.wrappedSymmetricKey) continue;
             let dek: Buffer;
             try {
-              if (grant.consultantKeyFingerprint !== record.fingerprint) throw new DecryptionFailedError();
+              if (grant.consultantKeyFingerprint !== from.fingerprint) throw new DecryptionFailedError();
               dek = await unwrapGrantDek(privateKeyDer, grant.wrappedSymmetricKey, grant);
             } catch (error) {
               if (!(error instanceof DecryptionFailedError)) throw error;
@@ -123,7 +127,13 @@ export function createUsersService(deps: UsersServiceDeps) {
           }),
         );
         keyPair.privateKeyDer.fill(0);
-        const next: NewPrivateKeyRecord = { userId: actor.id, ...protectedKey, algorithm: keyPair.algorithm, fingerprint: keyPair.fingerprint };
+        const next: NewPrivateKeyRecord = {
+          userId: actor.id,
+          ...protectedKey,
+          algorithm: keyPair.algorithm,
+          fingerprint: keyPair.fingerprint,
+          previous: from,
+        };
         if (!(await keyStore.replace(actor.id, record, next))) {
           throw conflict('The key pair changed while rotating; try again.');
         }
@@ -153,18 +163,22 @@ export function createUsersService(deps: UsersServiceDeps) {
         // left on the old one is moved here, while the old private key is at hand
         // (compare-and-set on the fingerprint, as the approval itself does).
         for (const grant of await deps.accessRequests.approvedGrantsOf(actor.id)) {
-          if (grant.consultantKeyFingerprint !== record.fingerprint || !grant.wrappedSymmetricKey) continue;
+          if (grant.consultantKeyFingerprint !== from.fingerprint || !grant.wrappedSymmetricKey) continue;
           const dek = await unwrapGrantDek(privateKeyDer, grant.wrappedSymmetricKey, grant).catch(() => null);
           if (!dek) continue; // not openable with the old key either: left for the owner to revoke
           try {
             const wrappedSymmetricKey = await wrapGrantDek(keyPair.publicKeyPem, dek, grant);
-            if (await deps.accessRequests.rewrap(grant.id, record.fingerprint, { wrappedSymmetricKey, consultantKeyFingerprint: keyPair.fingerprint })) {
+            if (await deps.accessRequests.rewrap(grant.id, from.fingerprint, { wrappedSymmetricKey, consultantKeyFingerprint: keyPair.fingerprint })) {
               rewrapped.push({ id: grant.id, wrappedSymmetricKey });
             }
           } finally {
             dek.fill(0);
           }
         }
+        // Committed, and nothing is left on the old key: it goes (compare-and-set on the new
+        // version, so a password change meanwhile keeps both slots re-encrypted). A crash
+        // before this leaves the old key in the slot until the next rotation replaces it.
+        await keyStore.replace(actor.id, next, { ...next, previous: null }).catch(() => undefined);
         for (const grant of rewrapped) {
           await audit.record({
             operation: 'key_wrapped',
@@ -188,7 +202,7 @@ export function createUsersService(deps: UsersServiceDeps) {
           success: true,
           userId: actor.id,
           ipAddress: actor.ip,
-          details: { from: record.fingerprint, to: keyPair.fingerprint, algorithm: keyPair.algorithm, rewrappedGrants: rewrapped.length, closedGrants: closed.length },
+          details: { from: from.fingerprint, to: keyPair.fingerprint, algorithm: keyPair.algorithm, rewrappedGrants: rewrapped.length, closedGrants: closed.length },
         });
         return { fingerprint: keyPair.fingerprint, keyGeneratedAt: keyGeneratedAt.toISOString(), rewrappedGrants: rewrapped.length };
       } finally {
@@ -232,13 +246,28 @@ export function createUsersService(deps: UsersServiceDeps) {
       const resumed = record !== null && !privateKeyDer;
       if (resumed) record = null;
       if (record && privateKeyDer) {
-        try {
-          const protectedKey = await kdfLimiter.run(() =>
-            protectPrivateKey(privateKeyDer, body.newPassword, { userId: actor.id, fingerprint: record.fingerprint }, {
-              iterations: deps.kdf.pbkdf2Iterations,
-            }),
+        const reencrypt = (der: Buffer, fingerprint: string) =>
+          kdfLimiter.run(() =>
+            protectPrivateKey(der, body.newPassword, { userId: actor.id, fingerprint }, { iterations: deps.kdf.pbkdf2Iterations }),
           );
-          next = { ...keyFieldsOf(record), ...protectedKey };
+        try {
+          const protectedKey = await reencrypt(privateKeyDer, record.fingerprint);
+          // A rotation between its two writes (or cut short there) still needs its
+          // previous key: it moves to the new password with the current one.
+          let previous: KeyMaterial | null = null;
+          if (record.previous) {
+            const old = await unlock(actor, body.currentPassword, { fingerprint: record.previous.fingerprint }).catch(() => null);
+            if (old && old.key.fingerprint === record.previous.fingerprint) {
+              try {
+                previous = { ...record.previous, ...(await reencrypt(old.privateKeyDer, record.previous.fingerprint)) };
+              } finally {
+                old.privateKeyDer.fill(0);
+              }
+            } else {
+              old?.privateKeyDer.fill(0);
+            }
+          }
+          next = { ...keyFieldsOf(record), ...protectedKey, previous };
         } finally {
           privateKeyDer.fill(0);
         }
