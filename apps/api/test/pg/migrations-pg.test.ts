@@ -1,9 +1,11 @@
+import { cp, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { makeDataDir } from '../helpers/app.ts';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { applyMigrations } from '../../src/db/migrate-runner.ts';
-import { MIGRATIONS_DIRS } from '../../src/db/provider.ts';
-import { migrateDeploy } from '../../src/db/schema-engine.ts';
+import { MIGRATIONS_DIRS, SCHEMA_PATHS } from '../../src/db/provider.ts';
+import { checkMigrations, migrateDeploy } from '../../src/db/schema-engine.ts';
 import { testDatabaseUrl } from '../helpers/database.ts';
 
 /** The serving process's runner against Prisma's own engine, on PostgreSQL. */
@@ -57,5 +59,19 @@ describe('migrations on PostgreSQL', { timeout: 180_000 }, () => {
     expect(new Set(all).size).toBe(all.length);
     const rows = await query<{ n: string }>(url, 'SELECT count(*) AS n FROM "_prisma_migrations"');
     expect(Number(rows[0]?.n)).toBe(all.length);
+  });
+
+  it('the check finds the committed PostgreSQL history in step with the schema, and one missing its newest migration out of step', async () => {
+    const committed = await checkMigrations({ migrationsDir: MIGRATIONS_DIRS.postgresql, schemaPath: SCHEMA_PATHS.postgresql, databaseUrl: await database('check') });
+    expect(committed).toEqual({ inSync: true, diffSql: '' });
+
+    const behind = path.join(await makeDataDir(), 'migrations');
+    await cp(MIGRATIONS_DIRS.postgresql, behind, { recursive: true });
+    const newest = (await readdir(behind, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort().at(-1)!;
+    await rm(path.join(behind, newest), { recursive: true });
+    const result = await checkMigrations({ migrationsDir: behind, schemaPath: SCHEMA_PATHS.postgresql, databaseUrl: await database('check-behind') });
+    expect(result.inSync).toBe(false);
+    // The SQL that would bring the history up to the schema, in PostgreSQL's dialect.
+    expect(result.diffSql).toMatch(/CREATE TABLE "|ALTER TABLE "|CREATE TYPE "/);
   });
 });

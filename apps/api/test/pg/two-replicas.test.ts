@@ -186,4 +186,29 @@ describe('two replicas on one PostgreSQL, one key store, one blob directory', { 
     expect(keys.find((k) => k.active)?.wrappedDeks).toBe(FILES);
     expect(keys.filter((k) => !k.active).every((k) => k.wrappedDeks === 0)).toBe(true);
   });
+
+  it('runs a retention purge asked of both replicas at once exactly once; the chain verifies after', async () => {
+    const adminRow = await prisma.user.findUniqueOrThrow({ where: { id: admin.id } });
+    const login = await call(next(), 'POST', '/auth/login', { json: { username: adminRow.username, password: PASSWORD }, ip: '198.51.100.78' });
+    const token = login.body.accessToken as string;
+    // The oldest 25 records are made 8 years old: past the 7-year audit retention.
+    const oldest = await prisma.cryptoLog.findMany({ orderBy: { seq: 'asc' }, take: 25, select: { seq: true } });
+    const eightYearsAgo = new Date(Date.now() - 8 * 365 * 24 * 3600_000);
+    await prisma.cryptoLog.updateMany({ where: { seq: { lte: oldest.at(-1)!.seq } }, data: { timestamp: eightYearsAgo } });
+    const [a, b] = replicas as [ServerProcess, ServerProcess];
+    const answers = await Promise.all([a, b, a, b].map((server) => call(server, 'POST', '/admin/audit/purge', { token, json: {} })));
+    for (const answer of answers) expect([200, 409], answer.text).toContain(answer.status);
+    const done = answers.filter((answer) => answer.status === 200).map((answer) => answer.body as { auditRecords: number });
+    expect(done.length).toBeGreaterThan(0);
+    // Whichever ran, the records were removed once: one purge counted them, any later one found none.
+    expect(done.reduce((sum, result) => sum + result.auditRecords, 0)).toBe(25);
+    expect(done.filter((result) => result.auditRecords > 0)).toHaveLength(1);
+    expect(await prisma.cryptoLog.count({ where: { timestamp: eightYearsAgo } })).toBe(0);
+    // Released by whichever ran it.
+    expect(await prisma.lease.count({ where: { name: 'retention-purge', expiresAt: { gt: new Date() } } })).toBe(0);
+    for (const server of replicas) {
+      const verify = await call(server, 'GET', '/admin/audit/verify', { token });
+      expect(verify.body.ok, verify.text).toBe(true);
+    }
+  });
 });
