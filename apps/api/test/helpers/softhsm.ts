@@ -21,6 +21,8 @@ export interface SoftHsm {
   generateKey(label: string, options?: { extractable?: boolean }): void;
   /** Reads CKA_VALUE of the key: the token must refuse (CKR_ATTRIBUTE_SENSITIVE). */
   tryReadKeyValue(label: string): string;
+  /** Destroys the key under `label` and generates another one under the same label. */
+  replaceKey(label: string): void;
   cleanup(): Promise<void>;
 }
 
@@ -46,7 +48,12 @@ export async function startSoftHsm(): Promise<SoftHsm> {
         const slot = slots.items(i);
         if (slot.getToken().label.trim() !== TOKEN_LABEL) continue;
         const session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
-        session.login(USER_PIN, graphene.UserType.USER);
+        try {
+          session.login(USER_PIN, graphene.UserType.USER);
+        } catch (error) {
+          // A provider of this process is logged in to the token: the login is shared.
+          if (!/CKR_USER_ALREADY_LOGGED_IN/.test(String(error))) throw error;
+        }
         try {
           return fn(session);
         } finally {
@@ -86,6 +93,10 @@ export async function startSoftHsm(): Promise<SoftHsm> {
           valueLen: 32,
         }),
       );
+    },
+    replaceKey(label) {
+      withSession((session) => session.find({ class: graphene.ObjectClass.SECRET_KEY, label }).items(0).destroy());
+      this.generateKey(label);
     },
     tryReadKeyValue(label) {
       return withSession((session) => {

@@ -70,6 +70,27 @@ describe('pkcs11 KEK provider (SoftHSM2)', () => {
     expect(hsm.tryReadKeyValue('kek-2026a')).toContain('CKR_ATTRIBUTE_SENSITIVE');
   });
 
+  it('opens a new session when the HSM ends it, and refuses a different key put under the same label', async () => {
+    hsm.generateKey('kek-reconnect');
+    const provider = await openKekProvider(configFor(hsm.env('kek-reconnect')));
+    try {
+      const dek = generateDek();
+      const wrapped = wrapDek(provider.ring, dek, AD);
+      // Another user of the module finalizes it (as an HSM restart does): every session of ours is gone.
+      hsm.generateKey('kek-unrelated');
+      expect(unwrapDek(provider.ring, wrapped, AD).equals(dek)).toBe(true);
+      hsm.generateKey('kek-unrelated-2');
+      const again = wrapDek(provider.ring, dek, AD);
+      expect(unwrapDek(provider.ring, again, AD).equals(dek)).toBe(true);
+      // The label now names another key: it is not used, for wrapping or unwrapping.
+      hsm.replaceKey('kek-reconnect');
+      expect(() => unwrapDek(provider.ring, wrapped, AD)).toThrow(KekProviderUnavailableError);
+      expect(() => wrapDek(provider.ring, dek, AD)).toThrow(KekProviderUnavailableError);
+    } finally {
+      await provider.close();
+    }
+  });
+
   it('refuses an extractable key, an unknown label, a wrong PIN and an unknown token, never echoing the PIN', async () => {
     const refusal = async (env: Record<string, string>) =>
       openKekProvider(configFor(env)).then(
