@@ -10,7 +10,8 @@ import { defineConfig } from 'vitest/config';
  * backups (they snapshot the SQLite file; PostgreSQL is backed up with pg_dump), and tests
  * whose subject is not the database (configuration, HTTP hardening, canaries, resource
  * limits, OpenAPI, compose, runbooks, key and blob stores, fault injection on the key store
- * and the network). security/properties.test.ts passes here too but takes minutes; run it
+ * and the network). The model-based authorization test, the response allow-list over every
+ * route, the sign-in throttle and the smoke flow do run here: they reach every query. security/properties.test.ts passes here too but takes minutes; run it
  * with `vitest run --project api-pg test/security/properties.test.ts` when touching queries.
  */
 export default defineConfig({
