@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { Command, CommanderError } from 'commander';
 import { InvalidKeyError, InvalidShareError } from '@sfe/crypto';
 import { ConfigError } from '../config.ts';
@@ -64,9 +65,7 @@ export function describeFailure(error: unknown): { exitCode: number; message: st
     return { exitCode, message: `${error.message} (${error.code})` };
   }
   if (error instanceof BackupRefusedError) return { exitCode: EXIT.refused, message: error.message };
-  if (error instanceof Error && error.name === 'PrismaClientInitializationError') {
-    return { exitCode: EXIT.unavailable, message: 'the app database is unavailable' };
-  }
+  if (isDatabaseUnavailable(error)) return { exitCode: EXIT.unavailable, message: 'the app database is unavailable' };
   return { exitCode: EXIT.failed, message: `failed: ${error instanceof Error ? error.message : String(error)}` };
 }
 

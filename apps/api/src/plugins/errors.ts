@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import type { ErrorCode, Problem } from '@sfe/contract';
 import { CryptoError } from '@sfe/crypto';
 import { AppError } from '../lib/errors.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { KeyStoreUnavailableError } from '../stores/keystore/index.ts';
 
 const TITLES: Record<number, string> = {
@@ -118,6 +119,11 @@ async function errorsPlugin(app: FastifyInstance) {
     }
     const known = classify(error);
     if (known) return sendProblem(reply, known.status, known.code, known.detail);
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ errName: error.name }, 'the app database is unavailable');
+      reply.header('retry-after', '5');
+      return sendProblem(reply, 503, 'SERVICE_UNAVAILABLE', 'The database is unavailable; try again later.');
+    }
     if (error instanceof CryptoError) {
       // Integrity failures of stored data: an operator matter, never explained to the client.
       request.log.error({ errCode: error.code }, 'cryptographic operation failed');

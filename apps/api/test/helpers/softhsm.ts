@@ -67,6 +67,24 @@ export async function startSoftHsm(): Promise<SoftHsm> {
     }
   }
 
+  const generateKey: SoftHsm['generateKey'] = (label, options = {}) => {
+    withSession((session) =>
+      session.generateKey(graphene.KeyGenMechanism.AES, {
+        keyType: graphene.KeyType.AES,
+        label,
+        token: true,
+        private: true,
+        sensitive: options.extractable !== true,
+        extractable: options.extractable === true,
+        encrypt: true,
+        decrypt: true,
+        sign: true,
+        verify: true,
+        valueLen: 32,
+      }),
+    );
+  };
+
   return {
     env: (keyLabel, previousKeyLabels = []) => ({
       SOFTHSM2_CONF: conf,
@@ -77,26 +95,10 @@ export async function startSoftHsm(): Promise<SoftHsm> {
       PKCS11_KEY_LABEL: keyLabel,
       PKCS11_KEY_LABELS_PREVIOUS: previousKeyLabels.join(','),
     }),
-    generateKey(label, options = {}) {
-      withSession((session) =>
-        session.generateKey(graphene.KeyGenMechanism.AES, {
-          keyType: graphene.KeyType.AES,
-          label,
-          token: true,
-          private: true,
-          sensitive: options.extractable !== true,
-          extractable: options.extractable === true,
-          encrypt: true,
-          decrypt: true,
-          sign: true,
-          verify: true,
-          valueLen: 32,
-        }),
-      );
-    },
+    generateKey,
     replaceKey(label) {
       withSession((session) => session.find({ class: graphene.ObjectClass.SECRET_KEY, label }).items(0).destroy());
-      this.generateKey(label);
+      generateKey(label);
     },
     tryReadKeyValue(label) {
       return withSession((session) => {
