@@ -57,6 +57,25 @@ describe('notifications: each event reaches exactly the right user', () => {
     await t.cleanup();
   });
 
+  it('every notification route is in the OpenAPI document, with bearer security and closed bodies', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json<{ paths: Record<string, Record<string, { security?: unknown[]; requestBody?: { content: Record<string, { schema: { additionalProperties?: boolean } }> } }>> }>();
+    const routes: Array<[string, string, boolean]> = [
+      ['get', '/api/v1/notifications', false],
+      ['get', '/api/v1/notifications/unread-count', false],
+      ['post', '/api/v1/notifications/{id}/read', true],
+      ['post', '/api/v1/notifications/read-all', true],
+      ['get', '/api/v1/users/me/notification-settings', false],
+      ['put', '/api/v1/users/me/notification-settings', true],
+      ['post', '/api/v1/users/me/notification-settings/verify', true],
+    ];
+    for (const [method, path, body] of routes) {
+      const operation = doc.paths[path]?.[method];
+      expect(operation, `${method} ${path}`).toBeDefined();
+      expect(operation!.security?.length, `${method} ${path}`).toBeGreaterThan(0);
+      if (body) expect(operation!.requestBody?.content['application/json']?.schema.additionalProperties, `${method} ${path}`).toBe(false);
+    }
+  });
+
   it('a new request tells the owner organization only, naming file and consultant but not the reason', async () => {
     const file = await uploadFile(t.app, orgA, { data: Buffer.from('a'), filename: 'budget-2027.xlsx' });
     const before = await snapshot();
