@@ -85,7 +85,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     refreshTokens: createRefreshTokensRepository(prisma),
     sessions: createSessionStateRepository(prisma),
     accessRequests: createAccessRequestsRepository(prisma, notifications.write),
-    files: createFilesRepository(prisma),
+    files: createFilesRepository(prisma, notifications.write),
     keyRotation: createKeyRotationRepository(prisma),
     audit: overrides.auditRepository ?? createAuditRepository(prisma),
     health: createHealthRepository(prisma),

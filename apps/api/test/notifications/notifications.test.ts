@@ -109,6 +109,17 @@ describe('notifications: each event reaches exactly the right user', () => {
     await onlyNew(before, { conA: ['access_revoked'] });
   });
 
+  it('deleting a file tells each consultant whose request or grant it closed', async () => {
+    const file = await uploadFile(t.app, orgA, { data: Buffer.from('d'), filename: 'deleted.doc' });
+    const pending = await requestAccess(t.app, conA, file.id);
+    await approve(t.app, orgA, (await requestAccess(t.app, conB, file.id)).id);
+    const before = await snapshot();
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/files/${file.id}`, headers: orgA.headers })).statusCode).toBe(204);
+    await onlyNew(before, { conA: ['access_revoked'], conB: ['access_revoked'] });
+    const told = (await inbox(t.app, conA)).items.find((n) => n.requestId === pending.id && n.kind === 'access_revoked')!;
+    expect(told.message).toMatch(/deleted\.doc.*deleted the file/);
+  });
+
   it('a refused or conflicting change tells nobody', async () => {
     const file = await uploadFile(t.app, orgA, { data: Buffer.from('c'), filename: 'c.txt' });
     const request = await requestAccess(t.app, conA, file.id);

@@ -47,6 +47,14 @@ export const notices = {
     requestId: grant.requestId,
   }),
 
+  fileDeleted: (grant: GrantRef): Notice => ({
+    to: grant.consultantId,
+    kind: 'access_revoked',
+    message: `Your request or access for ${q(grant.filename)} was closed: the owner deleted the file.`,
+    fileId: grant.fileId,
+    requestId: grant.requestId,
+  }),
+
   expiring: (grant: GrantRef, expiresAt: Date): Notice => ({
     to: grant.consultantId,
     kind: 'grant_expiring',
