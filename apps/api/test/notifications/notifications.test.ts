@@ -237,6 +237,20 @@ describe('notifications: each event reaches exactly the right user', () => {
     );
   });
 
+  it('erasing a consultant keeps others\' notices but stops them naming it', async () => {
+    const name = `erased.${Date.now().toString(36)}`;
+    const con = await newUser(t.app, 'consultant', { username: name });
+    const file = await uploadFile(t.app, orgB, { data: Buffer.from('n'), filename: 'named.txt' });
+    const request = await requestAccess(t.app, con, file.id);
+    const mention = async () => (await inbox(t.app, orgB)).items.find((n) => n.requestId === request.id && n.kind === 'access_requested')!;
+    expect((await mention()).message).toContain(name);
+    expect((await adminCall(t.app, admin, 'DELETE', `/users/${con.id}`)).statusCode).toBe(200);
+    expect((await mention()).message).toMatch(/^Consultant \(erased account\) asked for access to your file "named\.txt"\.$/);
+    const closed = (await inbox(t.app, orgB)).items.find((n) => n.requestId === request.id && n.kind === 'incident')!;
+    expect(closed.message).toContain('a consultant whose account was erased');
+    expect(JSON.stringify((await inbox(t.app, orgB)).items)).not.toContain(name);
+  });
+
   it('erasure removes the notices and settings of the erased user', async () => {
     const org = await newUser(t.app, 'organization');
     const con = await newUser(t.app, 'consultant');

@@ -193,7 +193,7 @@ export function createAdminUsersService(deps: AdminUsersServiceDeps) {
         const done = await deleteKeyNow(actor, row, 'erasure');
         const shredded = row.role === 'organization' ? await deps.files.shredAllOf(actor, row.id) : 0;
         await users.erase(row.id, pseudonym);
-        await deps.notifications?.eraseUser(row.id);
+        await deps.notifications?.eraseUser(row.id, row.username);
         await deps.refreshTokens.revokeAllForUser(row.id, new Date());
         return { ...done, filesShredded: shredded };
       });

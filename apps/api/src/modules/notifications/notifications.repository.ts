@@ -178,13 +178,24 @@ export function createNotificationsRepository(prisma: PrismaClient, email: Email
       });
     },
 
-    /** Right to erasure: every notice, setting and email of the user. */
-    async eraseUser(userId: string): Promise<void> {
-      await prisma.$transaction([
-        prisma.notification.deleteMany({ where: { userId } }),
-        prisma.notificationSetting.deleteMany({ where: { userId } }),
-        prisma.emailOutbox.deleteMany({ where: { userId } }),
-      ]);
+    /**
+     * Right to erasure: every notice, setting and email of the user goes, and other
+     * people's notices stop naming it (messages name a party as "consultant <username>").
+     */
+    async eraseUser(userId: string, username: string): Promise<void> {
+      // Usernames are [A-Za-z0-9._-]: only the dot means something in a pattern. A name ends
+      // at a space, a parenthesis or a sentence's final dot (bob is not bob.smith).
+      const named = new RegExp(`(onsultant) ${username.replace(/\./g, '\\.')}(?=[ )]|\\.(?:\\s|$)|$)`, 'g');
+      await prisma.$transaction(async (tx) => {
+        await tx.notification.deleteMany({ where: { userId } });
+        await tx.notificationSetting.deleteMany({ where: { userId } });
+        await tx.emailOutbox.deleteMany({ where: { userId } });
+        const mentions = await tx.notification.findMany({ where: { message: { contains: username } }, select: { id: true, message: true } });
+        for (const row of mentions) {
+          const message = row.message.replace(named, '$1 (erased account)');
+          if (message !== row.message) await tx.notification.update({ where: { id: row.id }, data: { message } });
+        }
+      });
     },
 
     /** Retention: read notices older than the cutoff. */
