@@ -141,21 +141,21 @@ export function createAccessRequestsRepository(prisma: PrismaClient, notify: Not
       notices?: readonly Notice[],
     ): Promise<boolean> {
       return withNotices(notices, async (db) => {
-      const result = await db.accessRequest.updateMany({
-        where: { id, status: { in: ['pending', 'suspended'] } },
-        data: {
-          status: 'approved',
-          decisionReason: null,
-          wrappedSymmetricKey: new Uint8Array(data.wrappedSymmetricKey),
-          consultantKeyFingerprint: data.consultantKeyFingerprint,
-          expiresAt: data.expiresAt,
-          maxDownloads: data.maxDownloads,
-          processedAt: data.now,
-          processedById: data.processedById,
-          expiringNotifiedAt: null,
-        },
-      });
-      return result.count === 1;
+        const result = await db.accessRequest.updateMany({
+          where: { id, status: { in: ['pending', 'suspended'] } },
+          data: {
+            status: 'approved',
+            decisionReason: null,
+            wrappedSymmetricKey: new Uint8Array(data.wrappedSymmetricKey),
+            consultantKeyFingerprint: data.consultantKeyFingerprint,
+            expiresAt: data.expiresAt,
+            maxDownloads: data.maxDownloads,
+            processedAt: data.now,
+            processedById: data.processedById,
+            expiringNotifiedAt: null,
+          },
+        });
+        return result.count === 1;
       });
     },
 
@@ -168,18 +168,18 @@ export function createAccessRequestsRepository(prisma: PrismaClient, notify: Not
       notices?: readonly Notice[],
     ): Promise<boolean> {
       return withNotices(notices, async (db) => {
-      const result = await db.accessRequest.updateMany({
-        where: { id, status: { in: [...from] } },
-        data: {
-          status: to,
-          wrappedSymmetricKey: null,
-          openKey: null,
-          processedAt: data.now,
-          ...(data.processedById ? { processedById: data.processedById } : {}),
-          ...(data.decisionReason !== undefined ? { decisionReason: data.decisionReason } : {}),
-        },
-      });
-      return result.count === 1;
+        const result = await db.accessRequest.updateMany({
+          where: { id, status: { in: [...from] } },
+          data: {
+            status: to,
+            wrappedSymmetricKey: null,
+            openKey: null,
+            processedAt: data.now,
+            ...(data.processedById ? { processedById: data.processedById } : {}),
+            ...(data.decisionReason !== undefined ? { decisionReason: data.decisionReason } : {}),
+          },
+        });
+        return result.count === 1;
       });
     },
 
