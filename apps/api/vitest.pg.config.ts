@@ -29,6 +29,7 @@ export default defineConfig({
       'test/integrity/*.test.ts',
       'test/cli/{admin,user-audit,decrypt,kek-custody}.test.ts',
       'test/faults/crash-mid-upload.test.ts',
+      'test/notifications/notifications.test.ts',
     ],
     globalSetup: ['test/helpers/pg-global-setup.ts'],
     setupFiles: ['test/helpers/pg-setup.ts'],

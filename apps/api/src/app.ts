@@ -31,6 +31,7 @@ import { healthRoutes } from './modules/health/health.routes.ts';
 import { kekRoutes } from './modules/kek/kek.routes.ts';
 import { createRotationRunner } from './modules/kek/kek.runner.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
+import { notificationSettingsRoutes, notificationsRoutes } from './modules/notifications/notifications.routes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_WEB_DIST = path.resolve(here, '../../web/dist');
@@ -153,7 +154,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // tokens, not cookies, so credentials stay off.
     await app.register(cors, {
       origin: config.corsOrigin.split(',').map((origin) => origin.trim()),
-      methods: ['GET', 'HEAD', 'POST', 'DELETE'],
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
       allowedHeaders: ['authorization', 'content-type', 'range'],
       exposedHeaders: ['content-disposition', 'content-length', 'content-range', 'retry-after'],
       maxAge: 600,
@@ -197,6 +198,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     async (api) => {
       await api.register(authRoutes, { prefix: '/auth', auth });
       await api.register(usersRoutes, { prefix: '/users', users });
+      await api.register(notificationsRoutes, { prefix: '/notifications', notifications: container.services.notifications });
+      await api.register(notificationSettingsRoutes, { prefix: '/users/me/notification-settings', notifications: container.services.notifications });
       await api.register(filesRoutes, { prefix: '/files', files });
       await api.register(fileAccessRequestRoutes, { prefix: '/files', requests });
       await api.register(accessRequestRoutes, { prefix: '/access-requests', requests });
@@ -229,7 +232,32 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   for (const warning of config.warnings) app.log.warn(warning);
   if (kekState.message) app.log.error(kekState.message);
   scheduleRetention(app, config, () => retention.scheduled());
+  scheduleNotificationJobs(app, config, container);
   return app;
+}
+
+/**
+ * The expiry notices and the email sender on in-process timers; leases inside make one
+ * replica do each. A run never overlaps the previous one, and no request awaits them.
+ */
+function scheduleNotificationJobs(app: FastifyInstance, config: Config, container: Container) {
+  const every = (ms: number, name: string, run: () => Promise<unknown>) => {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      run()
+        .catch((error: unknown) => app.log.error({ err: error }, `${name} failed`))
+        .finally(() => {
+          running = false;
+        });
+    }, ms);
+    timer.unref();
+    app.addHook('onClose', async () => clearInterval(timer));
+  };
+  const { expiry, emailSender } = container.jobs;
+  if (config.notifications.expiryCheckSeconds > 0) every(config.notifications.expiryCheckSeconds * 1000, 'grant expiry notices', () => expiry.run());
+  if (emailSender) every(config.notifications.sendIntervalMs, 'email sender', () => emailSender.run());
 }
 
 /** The retention purge on an in-process timer; the lease inside makes one replica do it. */

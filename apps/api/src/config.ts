@@ -68,6 +68,7 @@ export interface Config {
   /** Optional: every raised alert is POSTed here, HMAC-SHA256 signed with the secret. */
   readonly alertWebhook: { readonly url: string; readonly secret: string } | undefined;
   readonly retention: RetentionPolicy;
+  readonly notifications: NotificationSettingsConfig;
   /** Notes for the operator, logged once at start (e.g. generated development secrets). */
   readonly warnings: readonly string[];
 }
@@ -103,6 +104,27 @@ export interface RetentionPolicy {
   readonly tombstoneDays: number;
   /** How often the scheduled purge runs (0: never; `sfe audit purge` still works). */
   readonly purgeIntervalMinutes: number;
+}
+
+export interface NotificationSettingsConfig {
+  /** SMTP_URL (smtp:// or smtps://, credentials allowed): unset means no email at all. */
+  readonly smtpUrl: string | undefined;
+  /** The SPA's public origin that links in emails point to (PUBLIC_URL, else the first CORS_ORIGIN). */
+  readonly publicUrl: string;
+  /** EMAIL_FROM: the sender address of every email. */
+  readonly emailFrom: string;
+  /** How often the sender loop looks for due emails. */
+  readonly sendIntervalMs: number;
+  /** An email is given up (marked failed) after this many failed attempts. */
+  readonly maxAttempts: number;
+  /** First retry after this long; each further one waits twice as long (capped at 6 hours). */
+  readonly retryBaseMs: number;
+  /** SMTP connection/greeting/socket timeout per attempt. */
+  readonly smtpTimeoutMs: number;
+  /** How often grants expiring within 24 h (and expired ones) are looked for (0: never). */
+  readonly expiryCheckSeconds: number;
+  /** Read notifications older than this are removed by the retention purge. */
+  readonly readRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -206,6 +228,53 @@ function devSecret(file: string, make: () => string, valid: RegExp, name: string
 
 const configError = (message: string): ConfigError => new ConfigError(message);
 
+/** An http(s) origin (optionally with a path prefix), no credentials, query or fragment; no trailing slash. */
+function publicUrlFrom(raw: string, name: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL such as https://sfe.example.org.`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ConfigError(`${name} must be an http(s) URL such as https://sfe.example.org.`);
+  if (parsed.username || parsed.password || parsed.search || parsed.hash) throw new ConfigError(`${name} must not carry credentials, a query or a fragment.`);
+  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+}
+
+function notificationsFrom(env: Env, isProduction: boolean, host: string, port: number): NotificationSettingsConfig {
+  const smtpUrl = env.SMTP_URL || undefined;
+  if (smtpUrl !== undefined) {
+    let parsed: URL;
+    try {
+      parsed = new URL(smtpUrl);
+    } catch {
+      throw new ConfigError('SMTP_URL must be an smtp:// or smtps:// URL (smtps://user:password@mail.example.org:465).');
+    }
+    if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') {
+      throw new ConfigError('SMTP_URL must be an smtp:// or smtps:// URL (smtps://user:password@mail.example.org:465).');
+    }
+  }
+  const cors = (env.CORS_ORIGIN || '').split(',').map((o) => o.trim()).find(Boolean);
+  let publicUrl: string;
+  if (env.PUBLIC_URL) publicUrl = publicUrlFrom(env.PUBLIC_URL, 'PUBLIC_URL');
+  else if (cors) publicUrl = publicUrlFrom(cors, 'CORS_ORIGIN');
+  else if (isProduction && smtpUrl) throw new ConfigError('PUBLIC_URL is required with SMTP_URL in production: the origin people open SFE at (links in emails point there).');
+  else publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const emailFrom = env.EMAIL_FROM || `SFE <no-reply@${new URL(publicUrl).hostname}>`;
+  if (/[\r\n]/.test(emailFrom) || !/@/.test(emailFrom)) throw new ConfigError('EMAIL_FROM must be one address such as "SFE <no-reply@example.org>".');
+  return Object.freeze({
+    smtpUrl,
+    publicUrl,
+    emailFrom,
+    sendIntervalMs: int(env, 'EMAIL_SEND_INTERVAL_MS', 10_000, 50, 3_600_000),
+    maxAttempts: int(env, 'EMAIL_MAX_ATTEMPTS', 8, 1, 100),
+    retryBaseMs: int(env, 'EMAIL_RETRY_BASE_MS', 30_000, 10, 3_600_000),
+    smtpTimeoutMs: int(env, 'SMTP_TIMEOUT_MS', 10_000, 100, 120_000),
+    expiryCheckSeconds: int(env, 'NOTIFY_EXPIRY_CHECK_SECONDS', 900, 0, 24 * 3600),
+    readRetentionDays: int(env, 'RETENTION_READ_NOTIFICATIONS_DAYS', 90, 1, 100 * 365),
+  });
+}
+
 /** MASTER_KEY and MASTER_KEY_PREVIOUS as the env provider reads them, from the files for KEK_PROVIDER=file. */
 function kekEnvironment(env: Env, kek: KekSettings): Env {
   if (kek.provider !== 'file') return env;
@@ -255,10 +324,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
         ? true
         : trustProxyRaw;
 
+  const host = env.HOST || '127.0.0.1';
+  const port = int(env, 'PORT', 3000, 0, 65535);
   const config: Config = {
     env: nodeEnv as Config['env'],
-    host: env.HOST || '127.0.0.1',
-    port: int(env, 'PORT', 3000, 0, 65535),
+    host,
+    port,
     dataDir,
     databaseUrl,
     mongodbUri,
@@ -308,6 +379,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       tombstoneDays: int(env, 'RETENTION_TOMBSTONE_DAYS', 365, 1, 100 * 365),
       purgeIntervalMinutes: int(env, 'RETENTION_PURGE_INTERVAL_MINUTES', 24 * 60, 0, 7 * 24 * 60),
     }),
+    notifications: notificationsFrom(env, isProduction, host, port),
     warnings,
   };
   return Object.freeze(config);

@@ -32,6 +32,9 @@ import { createKeyRotationRepository } from './modules/users/key-rotation.reposi
 import { createUsersRepository } from './modules/users/users.repository.ts';
 import { createUsersService } from './modules/users/users.service.ts';
 import { createPrivateKeyUnlock } from './modules/users/private-key-unlock.ts';
+import { createNotificationsRepository } from './modules/notifications/notifications.repository.ts';
+import { createNotificationsService } from './modules/notifications/notifications.service.ts';
+import { createEmailSender, createExpiryJob } from './modules/notifications/notifications.jobs.ts';
 import { openBlobStore } from './stores/blobstore/index.ts';
 import { openKekProvider } from './stores/kek/index.ts';
 import { openKeyStore } from './stores/keystore/index.ts';
@@ -73,17 +76,21 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
   const ring = kekProvider.ring;
   const kekRing = () => ring;
 
+  // No SMTP_URL: no email at all (not even outbox rows).
+  const email = config.notifications.smtpUrl ? { publicUrl: config.notifications.publicUrl } : null;
+  const notifications = createNotificationsRepository(prisma, email);
   const repositories = {
+    notifications,
     users: createUsersRepository(prisma),
     refreshTokens: createRefreshTokensRepository(prisma),
     sessions: createSessionStateRepository(prisma),
-    accessRequests: createAccessRequestsRepository(prisma),
-    files: createFilesRepository(prisma),
+    accessRequests: createAccessRequestsRepository(prisma, notifications.write),
+    files: createFilesRepository(prisma, notifications.write),
     keyRotation: createKeyRotationRepository(prisma),
     audit: overrides.auditRepository ?? createAuditRepository(prisma),
     health: createHealthRepository(prisma),
     kek: createKekRepository(prisma),
-    alerts: createAlertsRepository(prisma),
+    alerts: createAlertsRepository(prisma, notifications.write),
     leases: createLeasesRepository(prisma),
   };
   const signer = createAuditSigner(config.auditSigningKey);
@@ -189,6 +196,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     files,
     audit,
     signer,
+    notifications,
   });
   audit.subscribe(async (event) => {
     if (event.operation === 'login_succeeded' && event.userId) await adminUsers.onLogin(event.userId);
@@ -204,8 +212,29 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     signer,
   });
 
+  const notificationsService = createNotificationsService({ notifications, email });
+  const expiryJob = createExpiryJob({
+    accessRequests: repositories.accessRequests,
+    notifications,
+    leases: repositories.leases,
+    readRetentionDays: config.notifications.readRetentionDays,
+  });
+  const smtpUrl = config.notifications.smtpUrl;
+  const emailSender = smtpUrl
+    ? createEmailSender({
+        notifications,
+        leases: repositories.leases,
+        smtpUrl,
+        from: config.notifications.emailFrom,
+        maxAttempts: config.notifications.maxAttempts,
+        retryBaseMs: config.notifications.retryBaseMs,
+        timeoutMs: config.notifications.smtpTimeoutMs,
+      })
+    : null;
+
   return {
     config,
+    jobs: { expiry: expiryJob, emailSender },
     signer,
     webhook,
     kekRing,
@@ -213,13 +242,14 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     keyStore,
     blobStore,
     repositories,
-    services: { auth, users, files, requests, audit, kek, alerts, adminUsers, auditAdmin, retention },
+    services: { auth, users, files, requests, audit, kek, alerts, adminUsers, auditAdmin, retention, notifications: notificationsService },
     rateLimitStore: createDbRateLimitStore(prisma),
     health: { database: repositories.health.ping, keyStore: () => keyStore.ping() },
     /** Start-up cleanup after a crash mid-upload: partial blobs and blobs no row references. */
     sweepBlobs: (olderThan: Date) => blobStore.sweep((key) => repositories.files.isBlobReferenced(key), olderThan),
     async close() {
       await webhook?.drain();
+      emailSender?.close();
       await prisma.$disconnect();
       await keyStore.close();
       blobStore.close();

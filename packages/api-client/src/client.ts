@@ -38,6 +38,7 @@ import type {
 import { toDownloadResponse, type DownloadResponse } from './download.ts';
 import { createTransport, segment, type ApiClientOptions } from './http.ts';
 import { uploadFile, type UploadOptions } from './upload.ts';
+import { notificationsClient } from './notifications.ts';
 
 export interface RequestOptions {
   signal?: AbortSignal;
@@ -159,7 +160,7 @@ export function createApiClient(options: ApiClientOptions) {
     },
   };
 
-  return { auth, users, files, accessRequests, admin };
+  return { auth, users, files, accessRequests, admin, notifications: notificationsClient(t) };
 }
 
 export type ApiClient = ReturnType<typeof createApiClient>;

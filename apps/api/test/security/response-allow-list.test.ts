@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '../../src/db/client.ts';
@@ -45,6 +46,8 @@ const ALLOWED_KEYS = new Set([
   'privateKeyReencrypted', 'revokedRequests', 'resumed', 'before', 'after', 'durationMs', 'verifyChecked', 'verifyOk',
   // alerts
   'severity', 'subjectUserId', 'count', 'firstSeenAt', 'lastSeenAt', 'acknowledged', 'acknowledgedBy',
+  // notifications
+  'kind', 'readAt', 'unread', 'updated', 'email', 'emailVerified', 'events', 'emailEnabled',
 ]);
 
 /** Names that must never be a key anywhere, whatever the allow-list says. */
@@ -159,6 +162,25 @@ describe('P4: every JSON answer keeps to the response-key allow-list', () => {
       'POST /api/v1/admin/audit/purge': () => adminCall(t.app, admin, 'POST', '/audit/purge', { dryRun: true }),
       'GET /api/v1/admin/alerts': () => adminCall(t.app, admin, 'GET', '/alerts'),
       'POST /api/v1/admin/alerts/{id}/ack': async () => adminCall(t.app, admin, 'POST', `/alerts/${await alertId()}/ack`, {}),
+      'GET /api/v1/notifications': () => get(org, '/api/v1/notifications'),
+      'GET /api/v1/notifications/unread-count': () => get(org, '/api/v1/notifications/unread-count'),
+      'POST /api/v1/notifications/{id}/read': async () => {
+        const first = (await get(org, '/api/v1/notifications')).json<{ items: Array<{ id: string }> }>().items[0]?.id ?? 'none';
+        return post(org, `/api/v1/notifications/${first}/read`);
+      },
+      'POST /api/v1/notifications/read-all': () => post(org, '/api/v1/notifications/read-all'),
+      'GET /api/v1/users/me/notification-settings': () => get(org, '/api/v1/users/me/notification-settings'),
+      'PUT /api/v1/users/me/notification-settings': () =>
+        t.app.inject({ method: 'PUT', url: '/api/v1/users/me/notification-settings', headers: org.headers, payload: { email: 'org@example.test', events: ['access_requested'] } }),
+      'POST /api/v1/users/me/notification-settings/verify': async () => {
+        // No SMTP in this app, so no link is mailed: the pending token is set as the server would.
+        const token = 'allow-list-verification-token-0123456789';
+        await db.notificationSetting.update({
+          where: { userId: org.id },
+          data: { verifyTokenHash: createHash('sha256').update(token).digest('hex'), verifyExpiresAt: new Date(Date.now() + 60_000) },
+        });
+        return post(org, '/api/v1/users/me/notification-settings/verify', { token });
+      },
     };
 
     const names = routes.map((route) => `${route.method} ${route.path}`);

@@ -13,6 +13,8 @@ const FileDetail = lazy(() => import('./routes/file-detail.tsx'));
 const Requests = lazy(() => import('./routes/requests.tsx'));
 const Profile = lazy(() => import('./routes/profile.tsx'));
 const NotFound = lazy(() => import('./routes/not-found.tsx'));
+const Notifications = lazy(() => import('./routes/notifications.tsx'));
+const VerifyEmail = lazy(() => import('./routes/verify-email.tsx'));
 const AdminUsers = lazy(() => import('./routes/admin-users.tsx'));
 const AdminAudit = lazy(() => import('./routes/admin-audit.tsx'));
 const AdminAlerts = lazy(() => import('./routes/admin-alerts.tsx'));
@@ -30,6 +32,8 @@ export function createRouter() {
   return createBrowserRouter([
     { path: paths.signIn, element: <GuestOnly>{page(SignIn)}</GuestOnly> },
     { path: paths.signUp, element: <GuestOnly>{page(SignUp)}</GuestOnly> },
+    // Signed in or not: it takes the token out of the address bar first, then asks to sign in if needed.
+    { path: paths.verifyEmail, element: page(VerifyEmail) },
     {
       element: (
         <RequireAuth>
@@ -42,6 +46,7 @@ export function createRouter() {
         { path: paths.fileRoute, element: page(FileDetail) },
         { path: paths.requests, element: page(Requests) },
         { path: paths.profile, element: page(Profile) },
+        { path: paths.notifications, element: page(Notifications) },
         ...[
           { path: paths.adminUsers, screen: AdminUsers },
           { path: paths.adminAudit, screen: AdminAudit },

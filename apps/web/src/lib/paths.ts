@@ -7,6 +7,8 @@ export const paths = {
   fileRoute: '/files/:id',
   requests: '/requests',
   profile: '/profile',
+  notifications: '/notifications',
+  verifyEmail: '/verify-email',
   adminUsers: '/admin/users',
   adminAudit: '/admin/audit',
   adminAlerts: '/admin/alerts',

@@ -9,4 +9,6 @@ export const queryRoots = {
   adminUsers: ['admin', 'users'],
   adminAudit: ['admin', 'audit'],
   adminAlerts: ['admin', 'alerts'],
+  notifications: ['notifications'],
+  notificationSettings: ['notification-settings'],
 } as const;

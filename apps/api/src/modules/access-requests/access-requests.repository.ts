@@ -1,4 +1,5 @@
 import type { AccessRequestStatus, Prisma, PrismaClient } from '../../db/client.ts';
+import type { Notice, NoticeWriter, Tx } from '../notifications/notifications.repository.ts';
 
 const requestSelect = {
   id: true,
@@ -32,12 +33,63 @@ function shownStatus(status: AccessRequestStatus, now: Date): Prisma.AccessReque
 
 export const openKeyOf = (fileId: string, consultantId: string) => `${fileId}:${consultantId}`;
 
-export function createAccessRequestsRepository(prisma: PrismaClient) {
+/** A grant as notices name it: file, filename, both parties. */
+const grantRefSelect = {
+  id: true,
+  fileId: true,
+  consultantId: true,
+  expiresAt: true,
+  file: { select: { filename: true, ownerId: true } },
+  consultant: { select: { username: true } },
+} as const satisfies Prisma.AccessRequestSelect;
+type GrantRefRow = Prisma.AccessRequestGetPayload<{ select: typeof grantRefSelect }>;
+export interface GrantRef {
+  requestId: string;
+  fileId: string;
+  filename: string;
+  consultantId: string;
+  ownerId: string;
+  consultantName: string;
+  expiresAt: Date | null;
+}
+export const toGrantRef = (row: GrantRefRow): GrantRef => ({
+  requestId: row.id,
+  fileId: row.fileId,
+  filename: row.file.filename,
+  consultantId: row.consultantId,
+  ownerId: row.file.ownerId,
+  consultantName: row.consultant.username,
+  expiresAt: row.expiresAt,
+});
+
+/**
+ * `notify` writes notices inside the transaction of the change they tell of: a change
+ * that did not happen (a lost compare-and-set) tells nothing, and a notice is never
+ * lost after its change committed.
+ */
+export function createAccessRequestsRepository(prisma: PrismaClient, notify: NoticeWriter = async () => {}) {
+  /** Runs `change` (one statement) and, when it took effect, writes its notices in the same transaction. */
+  async function withNotices(notices: readonly Notice[] | undefined, change: (db: Tx) => Promise<boolean>): Promise<boolean> {
+    if (!notices?.length) return change(prisma);
+    return prisma.$transaction(async (tx) => {
+      const changed = await change(tx);
+      if (changed) await notify(tx, notices);
+      return changed;
+    });
+  }
+
+  const refsOf = async (db: Tx, ids: string[]): Promise<GrantRef[]> =>
+    ids.length === 0 ? [] : (await db.accessRequest.findMany({ where: { id: { in: ids } }, select: grantRefSelect })).map(toGrantRef);
+
   return {
-    create: (data: { id: string; fileId: string; consultantId: string; reason: string }): Promise<AccessRequestRow> =>
-      prisma.accessRequest.create({
-        data: { ...data, status: 'pending', openKey: openKeyOf(data.fileId, data.consultantId) },
-        select: requestSelect,
+    create: (data: { id: string; fileId: string; consultantId: string; reason: string }, noticesOf?: (row: AccessRequestRow) => Notice[]): Promise<AccessRequestRow> =>
+      prisma.$transaction(async (tx) => {
+        const row = await tx.accessRequest.create({
+          data: { ...data, status: 'pending', openKey: openKeyOf(data.fileId, data.consultantId) },
+          select: requestSelect,
+        });
+        if (noticesOf) await notify(tx, noticesOf(row));
+        return row;
       }),
 
     findById: (id: string): Promise<AccessRequestRow | null> =>
@@ -86,21 +138,25 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
     async approve(
       id: string,
       data: { wrappedSymmetricKey: Buffer; consultantKeyFingerprint: string; expiresAt: Date | null; maxDownloads: number | null; processedById: string; now: Date },
+      notices?: readonly Notice[],
     ): Promise<boolean> {
-      const result = await prisma.accessRequest.updateMany({
-        where: { id, status: { in: ['pending', 'suspended'] } },
-        data: {
-          status: 'approved',
-          decisionReason: null,
-          wrappedSymmetricKey: new Uint8Array(data.wrappedSymmetricKey),
-          consultantKeyFingerprint: data.consultantKeyFingerprint,
-          expiresAt: data.expiresAt,
-          maxDownloads: data.maxDownloads,
-          processedAt: data.now,
-          processedById: data.processedById,
-        },
+      return withNotices(notices, async (db) => {
+        const result = await db.accessRequest.updateMany({
+          where: { id, status: { in: ['pending', 'suspended'] } },
+          data: {
+            status: 'approved',
+            decisionReason: null,
+            wrappedSymmetricKey: new Uint8Array(data.wrappedSymmetricKey),
+            consultantKeyFingerprint: data.consultantKeyFingerprint,
+            expiresAt: data.expiresAt,
+            maxDownloads: data.maxDownloads,
+            processedAt: data.now,
+            processedById: data.processedById,
+            expiringNotifiedAt: null,
+          },
+        });
+        return result.count === 1;
       });
-      return result.count === 1;
     },
 
     /** Moves a request from one of `from` to a closed status and destroys its wrapped key. */
@@ -109,19 +165,22 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
       from: readonly AccessRequestStatus[],
       to: 'denied' | 'revoked' | 'expired',
       data: { processedById?: string; decisionReason?: string | null; now: Date },
+      notices?: readonly Notice[],
     ): Promise<boolean> {
-      const result = await prisma.accessRequest.updateMany({
-        where: { id, status: { in: [...from] } },
-        data: {
-          status: to,
-          wrappedSymmetricKey: null,
-          openKey: null,
-          processedAt: data.now,
-          ...(data.processedById ? { processedById: data.processedById } : {}),
-          ...(data.decisionReason !== undefined ? { decisionReason: data.decisionReason } : {}),
-        },
+      return withNotices(notices, async (db) => {
+        const result = await db.accessRequest.updateMany({
+          where: { id, status: { in: [...from] } },
+          data: {
+            status: to,
+            wrappedSymmetricKey: null,
+            openKey: null,
+            processedAt: data.now,
+            ...(data.processedById ? { processedById: data.processedById } : {}),
+            ...(data.decisionReason !== undefined ? { decisionReason: data.decisionReason } : {}),
+          },
+        });
+        return result.count === 1;
       });
-      return result.count === 1;
     },
 
     /** Closes the open grant of a consultant on a file if its expiry has passed. */
@@ -155,12 +214,24 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
      * Closes a grant whose last download was delivered: status expired (the download
      * count says why) and its wrapped key destroyed, so the consultant can ask again.
      */
-    async closeExhausted(id: string, now: Date): Promise<boolean> {
-      const result = await prisma.accessRequest.updateMany({
-        where: { id, status: 'approved', maxDownloads: { not: null }, downloadCount: { gte: prisma.accessRequest.fields.maxDownloads } },
-        data: { status: 'expired', wrappedSymmetricKey: null, openKey: null, processedAt: now },
+    async closeExhausted(id: string, now: Date, delivered?: readonly Notice[]): Promise<boolean> {
+      const close = async (db: Tx) =>
+        (await db.accessRequest.updateMany({
+          where: { id, status: 'approved', maxDownloads: { not: null }, downloadCount: { gte: prisma.accessRequest.fields.maxDownloads } },
+          data: { status: 'expired', wrappedSymmetricKey: null, openKey: null, processedAt: now },
+        })).count === 1;
+      if (!delivered?.length) return close(prisma);
+      // The delivered download is the event told of, whether or not it used up the grant.
+      return prisma.$transaction(async (tx) => {
+        const closed = await close(tx);
+        await notify(tx, delivered);
+        return closed;
       });
-      return result.count === 1;
+    },
+
+    grantRef: async (id: string): Promise<GrantRef | null> => {
+      const row = await prisma.accessRequest.findUnique({ where: { id }, select: grantRefSelect });
+      return row ? toGrantRef(row) : null;
     },
 
     /** Gives a download back when its last byte was never sent (a failure or an abort). */
@@ -171,14 +242,18 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
      * Revokes, in one statement, every open request (pending, approved, suspended) a
      * consultant holds or that was made on an organization's files; wrapped keys go with it.
      */
-    async revokeAllOf(userId: string, processedById: string, now: Date): Promise<number> {
+    async revokeAllOf(userId: string, processedById: string, now: Date, noticesOf?: (revoked: GrantRef[]) => Notice[]): Promise<number> {
       // processed_by references a user; the operator CLI acts as no user, so it stays empty then.
       const byUser = (await prisma.user.count({ where: { id: processedById } })) > 0;
-      const result = await prisma.accessRequest.updateMany({
-        where: { status: { in: ['pending', 'approved', 'suspended'] }, OR: [{ consultantId: userId }, { file: { ownerId: userId } }] },
-        data: { status: 'revoked', wrappedSymmetricKey: null, openKey: null, processedAt: now, processedById: byUser ? processedById : null },
+      const where = { status: { in: ['pending', 'approved', 'suspended'] as AccessRequestStatus[] }, OR: [{ consultantId: userId }, { file: { ownerId: userId } }] };
+      const data = { status: 'revoked' as const, wrappedSymmetricKey: null, openKey: null, processedAt: now, processedById: byUser ? processedById : null };
+      if (!noticesOf) return (await prisma.accessRequest.updateMany({ where, data })).count;
+      return prisma.$transaction(async (tx) => {
+        // One statement still; it answers which rows it changed, so exactly those are told of.
+        const revoked = await tx.accessRequest.updateManyAndReturn({ where, data, select: { id: true } });
+        await notify(tx, noticesOf(await refsOf(tx, revoked.map((r) => r.id))));
+        return revoked.length;
       });
-      return result.count;
     },
 
     /** Approved grants in force now, held by the user or given on its files. */
@@ -195,7 +270,12 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
      * Suspends a consultant's approved grants (wrapped keys destroyed) until the owner
      * approves again; the open key stays, so no second request can be made meanwhile.
      */
-    async suspendApprovedOf(consultantId: string, reason: string, now: Date): Promise<Array<{ id: string; fileId: string; ownerId: string }>> {
+    async suspendApprovedOf(
+      consultantId: string,
+      reason: string,
+      now: Date,
+      noticesOf: (suspended: GrantRef[]) => Notice[] = () => [],
+    ): Promise<Array<{ id: string; fileId: string; ownerId: string }>> {
       return prisma.$transaction(async (tx) => {
         const rows = await tx.accessRequest.findMany({
           where: { consultantId, status: 'approved' },
@@ -206,9 +286,34 @@ export function createAccessRequestsRepository(prisma: PrismaClient) {
           where: { id: { in: rows.map((r) => r.id) }, status: 'approved' },
           data: { status: 'suspended', wrappedSymmetricKey: null, decisionReason: reason, processedAt: now },
         });
+        await notify(tx, noticesOf(await refsOf(tx, rows.map((r) => r.id))));
         return rows.map((r) => ({ id: r.id, fileId: r.fileId, ownerId: r.file.ownerId }));
       });
     },
+
+    /** Approved grants ending within the horizon whose consultant was not told yet. */
+    expiringUnnotified: async (now: Date, until: Date, limit: number): Promise<GrantRef[]> =>
+      (await prisma.accessRequest.findMany({
+        where: { status: 'approved', expiringNotifiedAt: null, expiresAt: { gt: now, lte: until } },
+        orderBy: { expiresAt: 'asc' },
+        take: limit,
+        select: grantRefSelect,
+      })).map(toGrantRef),
+
+    /** Compare-and-set: the expiring notice goes out once, whichever replica gets here first. */
+    markExpiringNotified: (id: string, now: Date, notices: readonly Notice[]) =>
+      withNotices(notices, async (db) =>
+        (await db.accessRequest.updateMany({ where: { id, status: 'approved', expiringNotifiedAt: null }, data: { expiringNotifiedAt: now } })).count === 1,
+      ),
+
+    /** Approved grants past their expiry that nothing has closed yet. */
+    lapsedApproved: async (now: Date, limit: number): Promise<GrantRef[]> =>
+      (await prisma.accessRequest.findMany({
+        where: { status: 'approved', expiresAt: { lte: now } },
+        orderBy: { expiresAt: 'asc' },
+        take: limit,
+        select: grantRefSelect,
+      })).map(toGrantRef),
 
     /** Closed requests processed before the cutoff (retention). */
     countClosedBefore: (cutoff: Date) =>

@@ -15,6 +15,7 @@ import type { AccessRequestStatus } from '../../db/client.ts';
 import type { AccessRequestRow, AccessRequestsRepository } from './access-requests.repository.ts';
 import { effectiveStatus, toAccessRequestDto } from './access-requests.presenter.ts';
 import { unwrapGrantDek, wrapGrantDek } from './grant-wrap.ts';
+import { notices } from '../notifications/notifications.messages.ts';
 
 export interface AccessRequestsServiceDeps {
   requests: AccessRequestsRepository;
@@ -53,6 +54,15 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
     return row;
   }
 
+  const refOf = (row: AccessRequestRow) => ({
+    requestId: row.id,
+    fileId: row.fileId,
+    filename: row.file.filename,
+    consultantId: row.consultantId,
+    ownerId: row.file.ownerId,
+    consultantName: row.consultant.username,
+  });
+
   const illegal = (row: AccessRequestRow, action: string) =>
     conflict(`A request that is ${effectiveStatus(row, new Date())} cannot be ${action}.`);
 
@@ -87,7 +97,7 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       await deps.files.get(actor, fileId);
       for (let attempt = 0; ; attempt++) {
         try {
-          const row = await requests.create({ id: randomUUID(), fileId, consultantId: actor.id, reason });
+          const row = await requests.create({ id: randomUUID(), fileId, consultantId: actor.id, reason }, (created) => [notices.requested(refOf(created))]);
           await audit.record({ operation: 'access_requested', success: true, userId: actor.id, ipAddress: actor.ip, details: { requestId: row.id, fileId } });
           return toAccessRequestDto(row);
         } catch (error) {
@@ -138,7 +148,7 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
           maxDownloads: body.maxDownloads ?? null,
           processedById: actor.id,
           now,
-        });
+        }, [notices.granted(refOf(row), expiresAt)]);
         if (!approved) throw illegal((await requests.findById(id)) ?? row, 'approved');
         // A key rotation of the consultant may have committed while this approval was
         // wrapping: it did not see this grant, so follow the key it moved to
@@ -193,7 +203,7 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       }
       // Fail closed: the record goes first, so nothing changes that the log cannot show.
       await audit.record({ ...event, success: true, details });
-      const closed = await requests.close(id, ['pending'], 'denied', { processedById: actor.id, decisionReason: reason ?? null, now: new Date() });
+      const closed = await requests.close(id, ['pending'], 'denied', { processedById: actor.id, decisionReason: reason ?? null, now: new Date() }, [notices.denied(refOf(row))]);
       if (!closed) return raced(event, details, id, 'denied');
       return reload(id);
     },
@@ -213,7 +223,7 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
         throw illegal(row, 'revoked');
       }
       await audit.record({ ...event, success: true, details: { ...details, keyDeleted: true } });
-      const closed = await requests.close(id, from, 'revoked', { processedById: actor.id, now });
+      const closed = await requests.close(id, from, 'revoked', { processedById: actor.id, now }, [notices.revoked(refOf(row))]);
       if (!closed) return raced(event, details, id, 'revoked');
       return reload(id);
     },
@@ -274,7 +284,10 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
           if (settled) return;
           settled = true;
           if (!delivered) await requests.refundDownload(id);
-          else await requests.closeExhausted(id, new Date());
+          else {
+            const at = new Date();
+            await requests.closeExhausted(id, at, [notices.downloaded(refOf(row), at)]);
+          }
         };
         return { file, stream, range, settle };
       } finally {
@@ -291,7 +304,7 @@ export function createAccessRequestsService(deps: AccessRequestsServiceDeps) {
       throw fail('DOWNLOAD_LIMIT_REACHED', 'The download limit of this grant is used up.');
     }
     if (status === 'expired') {
-      if (row.status === 'approved') await requests.close(row.id, ['approved'], 'expired', { now });
+      if (row.status === 'approved') await requests.close(row.id, ['approved'], 'expired', { now }, [notices.expired(refOf(row))]);
       throw fail('GRANT_EXPIRED', 'This grant has expired.');
     }
     if (status === 'suspended') {

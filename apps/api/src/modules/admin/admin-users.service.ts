@@ -9,6 +9,8 @@ import type { AuditLog } from '../audit/audit.service.ts';
 import type { RefreshTokensRepository } from '../auth/refresh-tokens.repository.ts';
 import type { FilesService } from '../files/files.service.ts';
 import type { AdminUserRow, UsersRepository } from '../users/users.repository.ts';
+import { notices } from '../notifications/notifications.messages.ts';
+import type { NotificationsRepository } from '../notifications/notifications.repository.ts';
 
 export interface AdminUsersServiceDeps {
   users: UsersRepository;
@@ -18,6 +20,8 @@ export interface AdminUsersServiceDeps {
   files: Pick<FilesService, 'shredAllOf'>;
   audit: AuditLog;
   signer: AuditSigner;
+  /** Erasure removes the user's notices, settings and queued emails. */
+  notifications?: Pick<NotificationsRepository, 'eraseUser'>;
 }
 
 /** The pseudonym that replaces an erased username: stable per user, reveals nothing of it. */
@@ -117,11 +121,14 @@ export function createAdminUsersService(deps: AdminUsersServiceDeps) {
     return (await deps.refreshTokens.revokeAllForUser(row.id, new Date())).count;
   }
 
-  const revokeNow = (actor: Actor, row: AdminUserRow) => deps.accessRequests.revokeAllOf(row.id, actor.id, new Date());
+  type Purpose = 'incident' | 'erasure' | 'admin';
+  /** The other party of each revoked grant is told (the organization, the consultant), never the account acted on. */
+  const revokeNow = (actor: Actor, row: AdminUserRow, purpose: Purpose) =>
+    deps.accessRequests.revokeAllOf(row.id, actor.id, new Date(), (revoked) => revoked.flatMap((grant) => notices.closedByAdmin(grant, row.id, purpose)));
 
   /** Grants first: once the key is gone they could never open, so they must not look open. */
-  async function deleteKeyNow(actor: Actor, row: AdminUserRow): Promise<{ deleted: boolean; grantsRevoked: number }> {
-    const grantsRevoked = await revokeNow(actor, row);
+  async function deleteKeyNow(actor: Actor, row: AdminUserRow, purpose: Purpose): Promise<{ deleted: boolean; grantsRevoked: number }> {
+    const grantsRevoked = await revokeNow(actor, row, purpose);
     return { deleted: await deps.keyStore.delete(row.id), grantsRevoked };
   }
 
@@ -153,12 +160,12 @@ export function createAdminUsersService(deps: AdminUsersServiceDeps) {
 
     async revokeGrants(actor: Actor, id: string): Promise<{ grantsRevoked: number }> {
       const row = await target(actor, id, 'access_revoked', 'revoke the grants of');
-      return { grantsRevoked: await recordedFirst(actor, id, [revokeRecord('admin')], () => revokeNow(actor, row)) };
+      return { grantsRevoked: await recordedFirst(actor, id, [revokeRecord('admin')], () => revokeNow(actor, row, 'admin')) };
     },
 
     async deletePrivateKey(actor: Actor, id: string): Promise<{ privateKeyDeleted: true }> {
       const row = await target(actor, id, 'private_key_deleted', 'delete the private key of');
-      await recordedFirst(actor, id, [revokeRecord('admin'), keyRecord('admin')], () => deleteKeyNow(actor, row));
+      await recordedFirst(actor, id, [revokeRecord('admin'), keyRecord('admin')], () => deleteKeyNow(actor, row, 'admin'));
       return { privateKeyDeleted: true };
     },
 
@@ -168,7 +175,7 @@ export function createAdminUsersService(deps: AdminUsersServiceDeps) {
       const records = [disableRecord(row, 'incident'), revokeRecord('incident'), keyRecord('incident')];
       return recordedFirst(actor, id, records, async () => {
         const sessionsEnded = await disableNow(row);
-        const { deleted, grantsRevoked } = await deleteKeyNow(actor, row);
+        const { deleted, grantsRevoked } = await deleteKeyNow(actor, row, 'incident');
         return { disabled: true, grantsRevoked, privateKeyDeleted: deleted, sessionsEnded };
       });
     },
@@ -183,9 +190,10 @@ export function createAdminUsersService(deps: AdminUsersServiceDeps) {
       const pseudonym = pseudonymOf(row.id);
       const records = [revokeRecord('erasure'), keyRecord('erasure'), ['user_erased', { pseudonym, role: row.role }] satisfies PlannedRecord];
       const { deleted, grantsRevoked, filesShredded } = await recordedFirst(actor, id, records, async () => {
-        const done = await deleteKeyNow(actor, row);
+        const done = await deleteKeyNow(actor, row, 'erasure');
         const shredded = row.role === 'organization' ? await deps.files.shredAllOf(actor, row.id) : 0;
         await users.erase(row.id, pseudonym);
+        await deps.notifications?.eraseUser(row.id, row.username);
         await deps.refreshTokens.revokeAllForUser(row.id, new Date());
         return { ...done, filesShredded: shredded };
       });

@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../../db/client.ts';
+import type { Notice, NoticeWriter } from '../notifications/notifications.repository.ts';
 import type { AlertRule, AlertSeverity } from '../../generated/prisma/enums.ts';
 
 export interface AlertRow {
@@ -37,7 +38,8 @@ export interface NewAlert {
   details: Record<string, string | number | boolean | null>;
 }
 
-export function createAlertsRepository(prisma: PrismaClient) {
+/** `notify`: the notices of a newly raised alert are written in the transaction that creates it. */
+export function createAlertsRepository(prisma: PrismaClient, notify: NoticeWriter = async () => {}) {
   return {
     /**
      * Counts one event in a fixed window shared by every replica (the rate-limit
@@ -57,7 +59,7 @@ export function createAlertsRepository(prisma: PrismaClient) {
      * One alert per rule, subject and window: the first event creates it, the next
      * bump count and lastSeenAt. `created` tells whether this call raised it.
      */
-    async raise(alert: NewAlert, now: Date): Promise<{ row: AlertRow; created: boolean }> {
+    async raise(alert: NewAlert, now: Date, noticesOf: (row: AlertRow) => Notice[] = () => []): Promise<{ row: AlertRow; created: boolean }> {
       const key = { rule: alert.rule, subjectKey: alert.subjectKey, windowStart: alert.windowStart };
       const bumped = await prisma.alert.updateMany({
         where: key,
@@ -65,9 +67,13 @@ export function createAlertsRepository(prisma: PrismaClient) {
       });
       if (bumped.count === 0) {
         try {
-          const row = await prisma.alert.create({
-            data: { ...alert, details: JSON.stringify(alert.details), firstSeenAt: now, lastSeenAt: now },
-            select: alertSelect,
+          const row = await prisma.$transaction(async (tx) => {
+            const created = await tx.alert.create({
+              data: { ...alert, details: JSON.stringify(alert.details), firstSeenAt: now, lastSeenAt: now },
+              select: alertSelect,
+            });
+            await notify(tx, noticesOf(created));
+            return created;
           });
           return { row, created: true };
         } catch (error) {

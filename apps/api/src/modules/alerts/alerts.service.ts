@@ -7,6 +7,7 @@ import type { AuditEvent } from '../audit/audit.operations.ts';
 import type { AuditRepository } from '../audit/audit.repository.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { AlertRow, AlertsRepository } from './alerts.repository.ts';
+import { notices } from '../notifications/notifications.messages.ts';
 
 export interface AlertsServiceDeps {
   alerts: AlertsRepository;
@@ -78,6 +79,7 @@ export function createAlertsService(deps: AlertsServiceDeps) {
         details,
       },
       now,
+      (created) => [notices.alert(created)],
     );
     const alert = toAlertDto(row);
     if (created) {
@@ -135,7 +137,7 @@ export function createAlertsService(deps: AlertsServiceDeps) {
     const reason = `unusual access: ${n} unwraps in ${t.unusualAccessWindowMinutes} minutes against a baseline of ${baseline.toFixed(2)}`;
     const { created } = await raise('unusual_access', 'critical', { key: `user:${userId}`, userId }, `Consultant access far above its baseline (${n} unwraps in ${t.unusualAccessWindowMinutes} minutes); its open grants are suspended.`, t.unusualAccessWindowMinutes, { unwraps: n, baseline });
     if (!created) return;
-    const suspended = await deps.accessRequests.suspendApprovedOf(userId, reason, new Date());
+    const suspended = await deps.accessRequests.suspendApprovedOf(userId, reason, new Date(), (grants) => grants.map((grant) => notices.suspended(grant)));
     for (const grant of suspended) {
       await deps.audit.record({ operation: 'access_suspended', success: true, userId, details: { requestId: grant.id, fileId: grant.fileId, ownerId: grant.ownerId, rule: 'unusual_access' } });
     }

@@ -1,6 +1,8 @@
 import type { FileAlgorithm } from '@sfe/crypto';
 import type { EncryptionAlgorithm, Prisma, PrismaClient } from '../../db/client.ts';
 import { likeLiteral } from '../../lib/like.ts';
+import { notices } from '../notifications/notifications.messages.ts';
+import type { NoticeWriter } from '../notifications/notifications.repository.ts';
 
 /**
  * The algorithm column holds @sfe/crypto's names ("aes-256-gcm"); Prisma enum values
@@ -41,7 +43,8 @@ export interface FileListFilter {
   cursor?: string;
 }
 
-export function createFilesRepository(prisma: PrismaClient) {
+/** `notify`: consultants whose requests a deletion closes are told in the deletion's transaction. */
+export function createFilesRepository(prisma: PrismaClient, notify: NoticeWriter = async () => {}) {
   /**
    * Ids of live files whose name contains `q`, case folded (LOWER on both sides: SQLite's
    * LIKE folds ASCII case, PostgreSQL's folds none). Prisma's `contains` passes _ and %
@@ -124,11 +127,16 @@ export function createFilesRepository(prisma: PrismaClient) {
           data: { deletedAt: now, wrappedKey: null, kekId: null, encryptionKey: null },
         });
         if (updated.count === 0) return null;
-        const revoked = await tx.accessRequest.updateMany({
+        const revoked = await tx.accessRequest.updateManyAndReturn({
           where: { fileId: id, status: { in: ['pending', 'approved', 'suspended'] } },
           data: { status: 'revoked', wrappedSymmetricKey: null, openKey: null, processedAt: now },
+          select: { id: true, consultantId: true, file: { select: { filename: true } } },
         });
-        return { revokedRequests: revoked.count };
+        await notify(
+          tx,
+          revoked.map((r) => notices.fileDeleted({ requestId: r.id, fileId: id, filename: r.file.filename, consultantId: r.consultantId })),
+        );
+        return { revokedRequests: revoked.length };
       });
     },
   };

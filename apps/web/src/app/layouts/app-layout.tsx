@@ -2,6 +2,7 @@ import { Suspense, type ReactNode } from 'react';
 import { NavLink, Outlet } from 'react-router';
 import { Spinner } from '../../components/ui/spinner.tsx';
 import { OpenAlertsBadge } from '../../features/admin/components/open-alerts-badge.tsx';
+import { UnreadBadge } from '../../features/notifications/components/unread-badge.tsx';
 import { paths } from '../../lib/paths.ts';
 import { useSession, useUser } from '../../lib/session-context.tsx';
 
@@ -37,7 +38,7 @@ export function AppLayout() {
         <span className="brand">SFE</span>
         <nav aria-label="Main">
           <ul>
-            {[...links, { to: paths.profile, label: 'Profile' }].map((link) => (
+            {[...links, { to: paths.notifications, label: 'Notifications', extra: <UnreadBadge /> }, { to: paths.profile, label: 'Profile' }].map((link) => (
               <li key={link.to}>
                 <NavLink to={link.to}>
                   {link.label}

@@ -1,0 +1,59 @@
+-- AlterTable
+ALTER TABLE "access_requests" ADD COLUMN "expiring_notified_at" DATETIME;
+
+-- CreateTable
+CREATE TABLE "notifications" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "user_id" TEXT NOT NULL,
+    "kind" TEXT NOT NULL,
+    "message" TEXT NOT NULL,
+    "file_id" TEXT,
+    "request_id" TEXT,
+    "batch_key" TEXT,
+    "count" INTEGER NOT NULL DEFAULT 1,
+    "created_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "read_at" DATETIME
+);
+
+-- CreateTable
+CREATE TABLE "notification_settings" (
+    "user_id" TEXT NOT NULL PRIMARY KEY,
+    "email" TEXT,
+    "email_verified_at" DATETIME,
+    "events" TEXT NOT NULL DEFAULT '[]',
+    "verify_token_hash" TEXT,
+    "verify_expires_at" DATETIME,
+    "verify_sent_at" DATETIME,
+    "updated_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+
+-- CreateTable
+CREATE TABLE "email_outbox" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "user_id" TEXT NOT NULL,
+    "to_address" TEXT NOT NULL,
+    "subject" TEXT NOT NULL,
+    "body" TEXT NOT NULL,
+    "status" TEXT NOT NULL DEFAULT 'pending',
+    "attempts" INTEGER NOT NULL DEFAULT 0,
+    "next_attempt_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "last_error" TEXT,
+    "created_at" DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "sent_at" DATETIME
+);
+
+-- CreateIndex
+CREATE UNIQUE INDEX "notifications_batch_key_key" ON "notifications"("batch_key");
+
+-- CreateIndex
+CREATE INDEX "notifications_user_id_created_at_idx" ON "notifications"("user_id", "created_at");
+
+-- CreateIndex
+CREATE INDEX "notifications_read_at_created_at_idx" ON "notifications"("read_at", "created_at");
+
+-- CreateIndex
+CREATE INDEX "email_outbox_status_next_attempt_at_idx" ON "email_outbox"("status", "next_attempt_at");
+
+-- CreateIndex
+CREATE INDEX "email_outbox_user_id_idx" ON "email_outbox"("user_id");
