@@ -5,11 +5,13 @@ import type { Role } from '@sfe/contract';
 import type { Actor } from '../lib/actor.ts';
 import { forbidden, unauthorized } from '../lib/errors.ts';
 import type { AccessTokenClaims } from '../modules/auth/auth.service.ts';
-import type { SessionStateRepository } from '../modules/auth/session-state.repository.ts';
+import type { SessionState, SessionStateRepository } from '../modules/auth/session-state.repository.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor;
+    /** The account as the authentication check read it, this request (never cached across requests). */
+    account: SessionState;
   }
   interface FastifyInstance {
     authenticate: onRequestAsyncHookHandler;
@@ -49,6 +51,7 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions) {
   });
 
   app.decorateRequest('actor', null as unknown as Actor);
+  app.decorateRequest('account', null as unknown as SessionState);
   app.decorate('signAccessToken', (claims: AccessTokenClaims) => app.jwt.sign(claims));
 
   app.decorate('authenticate', async function authenticate(request: FastifyRequest, _reply: FastifyReply) {
@@ -67,6 +70,7 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions) {
     if (!user || user.status !== 'active' || user.tokenVersion !== claims.tv || !user.sessionLive) {
       throw unauthorized('This session has ended; sign in again.');
     }
+    request.account = user;
     request.actor = {
       id: user.id,
       role: user.role as Role,

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LoginBody, RefreshBody, RegisterBody, TokenResponse, UserResponse } from '@sfe/contract';
 import { NoContent, bearer, problems } from '../../lib/route-schemas.ts';
+import { accountDto } from '../users/users.presenter.ts';
 import type { AuthService } from './auth.service.ts';
 
 /** Register, login and refresh each allow 30 requests per minute per client IP (docs/api.md). */
@@ -53,6 +54,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
       onRequest: app.authenticate,
       schema: { tags: ['auth'], security: bearer, response: { 200: UserResponse, ...problems(401) } },
     },
-    async (request) => ({ user: await auth.me(request.actor.id) }),
+    // The authentication check has just read the account: answered from that row.
+    async (request) => ({ user: accountDto(request.account) }),
   );
 };

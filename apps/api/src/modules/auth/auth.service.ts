@@ -174,12 +174,6 @@ export function createAuthService(deps: AuthServiceDeps) {
       const stored = await refreshTokens.findByHash(hashToken(refreshToken));
       if (stored) await refreshTokens.revokeFamily(stored.familyId, new Date());
     },
-
-    async me(userId: string): Promise<User> {
-      const user = await users.findById(userId);
-      if (!user) throw unauthorized();
-      return toUserDto(user);
-    },
   };
 }
 export type AuthService = ReturnType<typeof createAuthService>;
