@@ -9,3 +9,4 @@ export * from './kek.ts';
 export const API_PREFIX = '/api/v1';
 export * from './admin.ts';
 export * from './audit.ts';
+export * from './mfa.ts';
