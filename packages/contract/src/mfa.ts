@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import { Id, Timestamp } from './common.ts';
-import { Password, User } from './auth.ts';
+import { Password } from './auth.ts';
+import { AdminUser } from './admin.ts';
 
 /** A six-digit TOTP code (RFC 6238, 30-second steps). */
 export const TotpCode = Type.String({ pattern: '^[0-9]{6}$' });
@@ -134,5 +135,5 @@ export const MfaStatus = Type.Object({
 });
 export type MfaStatus = Type.Static<typeof MfaStatus>;
 
-export const MfaResetResponse = Type.Object({ user: User, totpRemoved: Type.Boolean(), passkeysRemoved: Type.Integer(), recoveryCodesRemoved: Type.Integer() });
+export const MfaResetResponse = Type.Object({ user: AdminUser, totpRemoved: Type.Boolean(), passkeysRemoved: Type.Integer(), recoveryCodesRemoved: Type.Integer() });
 export type MfaResetResponse = Type.Static<typeof MfaResetResponse>;
