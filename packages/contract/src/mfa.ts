@@ -21,7 +21,7 @@ export const MfaChallengeResponse = Type.Object({
 });
 export type MfaChallengeResponse = Type.Static<typeof MfaChallengeResponse>;
 
-const MfaToken = Type.String({ minLength: 16, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' });
+const MfaToken = Type.String({ minLength: 16, maxLength: 2048, pattern: '^[A-Za-z0-9_.-]+$' });
 
 /** What a browser's WebAuthn call answers (JSON as @simplewebauthn/browser makes it). */
 const Transports = Type.Array(Type.String({ maxLength: 32 }), { maxItems: 8 });

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
 import {
+  EmptyBody,
   IdParams,
   MfaStatus,
   MfaTokenBody,
@@ -20,11 +20,14 @@ import type { AuthService } from '../auth/auth.service.ts';
 import type { MfaService } from './mfa.service.ts';
 
 const tags = ['mfa'];
-const EmptyOrNoBody = Type.Optional(Type.Object({}, { additionalProperties: false }));
 
 /** The account's own second factors, under /users/me/mfa. */
 export const mfaRoutes: FastifyPluginAsyncTypebox<{ mfa: MfaService }> = async (app, { mfa }) => {
   app.addHook('onRequest', app.authenticate);
+  // Bodies that carry nothing may be left out: "no body" means "{}".
+  app.addHook('preValidation', async (request) => {
+    if (request.method === 'POST') request.body ??= {};
+  });
   // Enrolment answers carry a secret or recovery codes: no cache keeps them.
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
@@ -39,7 +42,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<{ mfa: MfaService }> = async (
         tags,
         security: bearer,
         description: 'Starts an authenticator-app set-up; pending until confirmed with a code.',
-        body: EmptyOrNoBody,
+        body: EmptyBody,
         response: { 200: TotpEnrolment, ...problems(400, 401, 409, 503) },
       },
     },
@@ -71,7 +74,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<{ mfa: MfaService }> = async (
 
   app.post(
     '/webauthn/options',
-    { schema: { tags, security: bearer, body: EmptyOrNoBody, response: { 200: PasskeyRegistrationOptions, ...problems(400, 401) } } },
+    { schema: { tags, security: bearer, body: EmptyBody, response: { 200: PasskeyRegistrationOptions, ...problems(400, 401) } } },
     async (request) => mfa.passkeyRegistrationOptions(request.actor),
   );
 
