@@ -33,7 +33,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<{ mfa: MfaService }> = async (
     reply.header('cache-control', 'no-store');
   });
 
-  app.get('/', { schema: { tags, security: bearer, response: { 200: MfaStatus, ...problems(401) } } }, async (request) => mfa.status(request.actor));
+  app.get('', { schema: { tags, security: bearer, response: { 200: MfaStatus, ...problems(401) } } }, async (request) => mfa.status(request.actor));
 
   app.post(
     '/totp',
