@@ -77,7 +77,7 @@ export function createMfaService(deps: MfaServiceDeps) {
     if (!(await mfa.hasFactor(userId))) await mfa.removeAll(userId);
   }
 
-  async function pendingSignIn(mfaToken: string, now: Date) {
+  async function pendingSignIn(mfaToken: string) {
     const row = await mfa.findSignIn(sha256(mfaToken));
     if (!row || row.purpose !== 'sign_in') return null;
     return row;
@@ -229,7 +229,7 @@ export function createMfaService(deps: MfaServiceDeps) {
 
     async passkeyAssertionOptions(mfaToken: string) {
       const now = new Date();
-      const row = await pendingSignIn(mfaToken, now);
+      const row = await pendingSignIn(mfaToken);
       const passkeys = row ? await mfa.passkeys(row.userId) : [];
       if (!row || row.usedAt || row.expiresAt <= now || passkeys.length === 0) throw invalidCode();
       const options = await deps.passkeys.authenticationOptions(passkeys);
@@ -246,7 +246,7 @@ export function createMfaService(deps: MfaServiceDeps) {
       const given = [body.code, body.recoveryCode, body.webauthn].filter((value) => value !== undefined).length;
       if (given !== 1) throw invalidField('body', 'must have exactly one of code, recoveryCode, webauthn');
       const now = new Date();
-      const row = await pendingSignIn(body.mfaToken, now);
+      const row = await pendingSignIn(body.mfaToken);
       if (!row) throw invalidCode();
       const user = await deps.users.findById(row.userId);
       if (!user) throw invalidCode();

@@ -1,6 +1,7 @@
 import { ChangePasswordForm } from '../../features/profile/components/change-password-form.tsx';
 import { KeyCard } from '../../features/profile/components/key-card.tsx';
 import { RotateKeyForm } from '../../features/profile/components/rotate-key-form.tsx';
+import { TwoFactorSection } from '../../features/profile/components/two-factor.tsx';
 import { useUser } from '../../lib/session-context.tsx';
 import { usePageTitle } from '../../lib/use-page-title.ts';
 
@@ -15,6 +16,7 @@ export default function ProfilePage() {
         <ChangePasswordForm />
         <RotateKeyForm />
       </div>
+      <TwoFactorSection />
     </>
   );
 }
