@@ -30,6 +30,7 @@ import { filesRoutes } from './modules/files/files.routes.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { kekRoutes } from './modules/kek/kek.routes.ts';
 import { createRotationRunner } from './modules/kek/kek.runner.ts';
+import { authMfaRoutes, mfaRoutes } from './modules/mfa/mfa.routes.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
 import { notificationSettingsRoutes, notificationsRoutes } from './modules/notifications/notifications.routes.ts';
 
@@ -53,6 +54,8 @@ const REDACT = [
   '*.pin',
   '*.secretAccessKey',
   '*.sessionToken',
+  '*.mfaToken',
+  '*.recoveryCode',
 ];
 
 /** One set of security headers: helmet's hook, and the answer to a URL that cannot even be routed. */
@@ -190,6 +193,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     secret: config.jwtSecret,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     sessions: container.repositories.sessions,
+    mfaGate: (userId, role) => container.services.mfa.gate(userId, role),
   });
 
   const { auth, users, files, requests } = container.services;
@@ -197,9 +201,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(
     async (api) => {
       await api.register(authRoutes, { prefix: '/auth', auth });
+      await api.register(authMfaRoutes, { prefix: '/auth', auth, mfa: container.services.mfa });
       await api.register(usersRoutes, { prefix: '/users', users });
       await api.register(notificationsRoutes, { prefix: '/notifications', notifications: container.services.notifications });
       await api.register(notificationSettingsRoutes, { prefix: '/users/me/notification-settings', notifications: container.services.notifications });
+      await api.register(mfaRoutes, { prefix: '/users/me/mfa', mfa: container.services.mfa });
       await api.register(filesRoutes, { prefix: '/files', files });
       await api.register(fileAccessRequestRoutes, { prefix: '/files', requests });
       await api.register(accessRequestRoutes, { prefix: '/access-requests', requests });

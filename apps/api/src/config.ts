@@ -69,6 +69,7 @@ export interface Config {
   readonly alertWebhook: { readonly url: string; readonly secret: string } | undefined;
   readonly retention: RetentionPolicy;
   readonly notifications: NotificationSettingsConfig;
+  readonly mfa: MfaSettings;
   /** Notes for the operator, logged once at start (e.g. generated development secrets). */
   readonly warnings: readonly string[];
 }
@@ -125,6 +126,15 @@ export interface NotificationSettingsConfig {
   readonly expiryCheckSeconds: number;
   /** Read notifications older than this are removed by the retention purge. */
   readonly readRetentionDays: number;
+}
+
+export interface MfaSettings {
+  /** MFA_REQUIRED_ROLES: roles that must enrol a second factor before using anything but their profile. */
+  readonly requiredRoles: readonly ('organization' | 'consultant' | 'admin')[];
+  /** WebAuthn relying party: the host name passkeys are bound to, and the origins the SPA is served from. */
+  readonly rpId: string;
+  readonly rpName: string;
+  readonly origins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -380,7 +390,52 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       purgeIntervalMinutes: int(env, 'RETENTION_PURGE_INTERVAL_MINUTES', 24 * 60, 0, 7 * 24 * 60),
     }),
     notifications: notificationsFrom(env, isProduction, host, port),
+    mfa: mfaFrom(env),
     warnings,
   };
   return Object.freeze(config);
+}
+
+const ROLES = ['organization', 'consultant', 'admin'] as const;
+
+/**
+ * Second factors. The WebAuthn origin is the public origin of the SPA: WEBAUTHN_ORIGIN
+ * (comma list), else the first CORS_ORIGIN, else http://localhost:PORT; the RP id is
+ * WEBAUTHN_RP_ID or that origin's host name.
+ */
+function mfaFrom(env: Env): MfaSettings {
+  const raw = env.MFA_REQUIRED_ROLES ?? 'admin';
+  const requiredRoles = raw.split(',').map((role) => role.trim()).filter(Boolean);
+  for (const role of requiredRoles) {
+    if (!(ROLES as readonly string[]).includes(role)) {
+      throw new ConfigError(`MFA_REQUIRED_ROLES must be a comma-separated list of ${ROLES.join(', ')} (or empty for none).`);
+    }
+  }
+  const fallback = env.CORS_ORIGIN?.split(',')[0]?.trim() || `http://localhost:${env.PORT || '3000'}`;
+  const origins = (env.WEBAUTHN_ORIGIN || fallback).split(',').map((origin) => origin.trim()).filter(Boolean);
+  for (const origin of origins) {
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new ConfigError('WEBAUTHN_ORIGIN must be a comma-separated list of origins such as https://sfe.example.com.');
+    }
+    if (url.origin !== origin || !/^https?:$/.test(url.protocol)) {
+      throw new ConfigError('WEBAUTHN_ORIGIN must be a comma-separated list of origins such as https://sfe.example.com (scheme and host, no path).');
+    }
+  }
+  const rpId = env.WEBAUTHN_RP_ID || new URL(origins[0] ?? fallback).hostname;
+  if (!/^[a-z0-9.-]+$/i.test(rpId) || /^[0-9.]+$/.test(rpId)) {
+    throw new ConfigError('WEBAUTHN_RP_ID must be a host name (not an IP address) such as sfe.example.com.');
+  }
+  for (const origin of origins) {
+    const host = new URL(origin).hostname;
+    if (host !== rpId && !host.endsWith(`.${rpId}`)) throw new ConfigError(`WEBAUTHN_ORIGIN ${origin} is not on WEBAUTHN_RP_ID ${rpId}.`);
+  }
+  return Object.freeze({
+    requiredRoles: Object.freeze([...new Set(requiredRoles)]) as MfaSettings['requiredRoles'],
+    rpId,
+    rpName: env.WEBAUTHN_RP_NAME || 'Secure File Exchange',
+    origins: Object.freeze(origins),
+  });
 }

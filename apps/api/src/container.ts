@@ -35,6 +35,9 @@ import { createPrivateKeyUnlock } from './modules/users/private-key-unlock.ts';
 import { createNotificationsRepository } from './modules/notifications/notifications.repository.ts';
 import { createNotificationsService } from './modules/notifications/notifications.service.ts';
 import { createEmailSender, createExpiryJob } from './modules/notifications/notifications.jobs.ts';
+import { createMfaRepository } from './modules/mfa/mfa.repository.ts';
+import { createMfaService } from './modules/mfa/mfa.service.ts';
+import { createPasskeys } from './modules/mfa/webauthn.ts';
 import { openBlobStore } from './stores/blobstore/index.ts';
 import { openKekProvider } from './stores/kek/index.ts';
 import { openKeyStore } from './stores/keystore/index.ts';
@@ -92,6 +95,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     kek: createKekRepository(prisma),
     alerts: createAlertsRepository(prisma, notifications.write),
     leases: createLeasesRepository(prisma),
+    mfa: createMfaRepository(prisma),
   };
   const signer = createAuditSigner(config.auditSigningKey);
   const audit = createAuditService({
@@ -115,7 +119,29 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
   });
   const unlockPrivateKey = createPrivateKeyUnlock({ keyStore, audit, kdfLimiter, passwordAttempts });
 
+  const kek = createKekService({
+    kek: repositories.kek,
+    blobStore,
+    kekRing,
+    audit,
+    allowLegacyCiphers: config.allowLegacyCiphers,
+    batchSize: config.kekRotation.batchSize,
+    leaseMs: config.kekRotation.leaseMs,
+  });
+  const mfa = createMfaService({
+    mfa: repositories.mfa,
+    users: repositories.users,
+    kekRing,
+    assertKekReady: kek.assertReady,
+    audit,
+    passwordAttempts,
+    kdfLimiter,
+    passkeys: createPasskeys(config.mfa),
+    requiredRoles: config.mfa.requiredRoles,
+    issuer: config.mfa.rpName,
+  });
   const auth = createAuthService({
+    mfa,
     users: repositories.users,
     refreshTokens: repositories.refreshTokens,
     keyStore,
@@ -144,16 +170,6 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     unlockPrivateKey,
     kdf: config.kdf,
   });
-  const kek = createKekService({
-    kek: repositories.kek,
-    blobStore,
-    kekRing,
-    audit,
-    allowLegacyCiphers: config.allowLegacyCiphers,
-    batchSize: config.kekRotation.batchSize,
-    leaseMs: config.kekRotation.leaseMs,
-  });
-
   const files = createFilesService({
     files: repositories.files,
     accessRequests: repositories.accessRequests,
@@ -194,6 +210,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     refreshTokens: repositories.refreshTokens,
     keyStore,
     files,
+    mfa,
     audit,
     signer,
     notifications,
@@ -242,7 +259,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     keyStore,
     blobStore,
     repositories,
-    services: { auth, users, files, requests, audit, kek, alerts, adminUsers, auditAdmin, retention, notifications: notificationsService },
+    services: { auth, users, files, requests, audit, kek, alerts, adminUsers, auditAdmin, retention, notifications: notificationsService, mfa },
     rateLimitStore: createDbRateLimitStore(prisma),
     health: { database: repositories.health.ping, keyStore: () => keyStore.ping() },
     /** Start-up cleanup after a crash mid-upload: partial blobs and blobs no row references. */

@@ -26,7 +26,14 @@ import type {
   ListAccessRequestsQuery,
   ListFilesQuery,
   LoginBody,
+  MfaChallengeResponse,
+  MfaResetResponse,
+  MfaStatus,
+  MfaVerifyBody,
   MyKeysResponse,
+  Passkey,
+  RecoveryCodesResponse,
+  TotpEnrolment,
   PublicKeyResponse,
   RegisterBody,
   RotateKeysBody,
@@ -51,8 +58,21 @@ export function createApiClient(options: ApiClientOptions) {
   const auth = {
     register: (body: RegisterBody, o: RequestOptions = {}) =>
       t.json<UserResponse>({ method: 'POST', path: '/auth/register', json: body, auth: false, signal: o.signal }),
-    login: (body: LoginBody, o: RequestOptions = {}) =>
-      t.json<TokenResponse>({ method: 'POST', path: '/auth/login', json: body, auth: false, signal: o.signal }),
+    /** Tokens, or for an account with a second factor `{ mfaRequired, mfaToken, methods }` for `mfa()`. */
+    signIn: (body: LoginBody, o: RequestOptions = {}) =>
+      t.json<TokenResponse | MfaChallengeResponse>({ method: 'POST', path: '/auth/login', json: body, auth: false, signal: o.signal }),
+    /** A password-only sign-in: the tokens (an account with a second factor needs `signIn` and `mfa`). */
+    login: async (body: LoginBody, o: RequestOptions = {}): Promise<TokenResponse> => {
+      const answer = await t.json<TokenResponse | MfaChallengeResponse>({ method: 'POST', path: '/auth/login', json: body, auth: false, signal: o.signal });
+      if ('mfaRequired' in answer) throw new Error('This account has a second factor: sign in with auth.signIn, then auth.mfa.');
+      return answer;
+    },
+    /** The second sign-in step: exactly one of code, recoveryCode, webauthn. */
+    mfa: (body: MfaVerifyBody, o: RequestOptions = {}) =>
+      t.json<TokenResponse>({ method: 'POST', path: '/auth/mfa', json: body, auth: false, signal: o.signal }),
+    /** WebAuthn assertion options (PublicKeyCredentialRequestOptionsJSON) for a pending sign-in. */
+    mfaPasskeyOptions: (mfaToken: string, o: RequestOptions = {}) =>
+      t.json<Record<string, unknown> & { challenge: string }>({ method: 'POST', path: '/auth/mfa/webauthn/options', json: { mfaToken }, auth: false, signal: o.signal }),
     refresh: (refreshToken: string, o: RequestOptions = {}) =>
       t.json<TokenResponse>({ method: 'POST', path: '/auth/refresh', json: { refreshToken }, auth: false, signal: o.signal }),
     logout: (refreshToken: string, o: RequestOptions = {}) =>
@@ -68,6 +88,21 @@ export function createApiClient(options: ApiClientOptions) {
       t.empty({ method: 'POST', path: '/users/me/password', json: body, signal: o.signal }),
     publicKey: (userId: string, o: RequestOptions = {}) =>
       t.json<PublicKeyResponse>({ method: 'GET', path: `/users/${segment(userId)}/public-key`, signal: o.signal }),
+    mfa: {
+      status: (o: RequestOptions = {}) => t.json<MfaStatus>({ method: 'GET', path: '/users/me/mfa', signal: o.signal }),
+      startTotp: (o: RequestOptions = {}) => t.json<TotpEnrolment>({ method: 'POST', path: '/users/me/mfa/totp', json: {}, signal: o.signal }),
+      confirmTotp: (code: string, o: RequestOptions = {}) =>
+        t.json<RecoveryCodesResponse>({ method: 'POST', path: '/users/me/mfa/totp/confirm', json: { code }, signal: o.signal }),
+      removeTotp: (password: string, o: RequestOptions = {}) =>
+        t.empty({ method: 'DELETE', path: '/users/me/mfa/totp', json: { password }, signal: o.signal }),
+      /** WebAuthn registration options (PublicKeyCredentialCreationOptionsJSON). */
+      passkeyOptions: (o: RequestOptions = {}) =>
+        t.json<Record<string, unknown> & { challenge: string }>({ method: 'POST', path: '/users/me/mfa/webauthn/options', json: {}, signal: o.signal }),
+      registerPasskey: (body: { response: unknown; name?: string }, o: RequestOptions = {}) =>
+        t.json<Passkey>({ method: 'POST', path: '/users/me/mfa/webauthn', json: body, signal: o.signal }),
+      removePasskey: (id: string, password: string, o: RequestOptions = {}) =>
+        t.empty({ method: 'DELETE', path: `/users/me/mfa/webauthn/${segment(id)}`, json: { password }, signal: o.signal }),
+    },
   };
 
   const files = {
@@ -128,6 +163,8 @@ export function createApiClient(options: ApiClientOptions) {
         t.json<{ privateKeyDeleted: true }>({ method: 'DELETE', path: userPath(id, '/private-key'), signal: o.signal }),
       incident: (id: string, o: RequestOptions = {}) =>
         t.json<IncidentResponse>({ method: 'POST', path: userPath(id, '/incident'), json: {}, signal: o.signal }),
+      mfaReset: (id: string, o: RequestOptions = {}) =>
+        t.json<MfaResetResponse>({ method: 'POST', path: userPath(id, '/mfa-reset'), json: {}, signal: o.signal }),
       /** Right to erasure; answers the signed erasure certificate. */
       erase: (id: string, o: RequestOptions = {}) =>
         t.json<ErasureCertificate>({ method: 'DELETE', path: userPath(id), signal: o.signal }),

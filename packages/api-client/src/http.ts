@@ -17,6 +17,8 @@ export interface ApiClientOptions {
   refresh?: () => Promise<boolean>;
   /** Called when a request stays unauthorized after the refresh attempt. */
   onUnauthorized?: (error: ApiError) => void;
+  /** Called when an answer is 403 MFA_REQUIRED: the account must enrol a second factor first. */
+  onMfaRequired?: (error: ApiError) => void;
   /** Injected for tests or runtimes without a global fetch. */
   fetch?: typeof globalThis.fetch;
 }
@@ -96,7 +98,11 @@ export function createTransport(options: ApiClientOptions): Transport {
       response = await guard(() => attempt(authHeaders(auth, extra)));
     }
     if (response.status === 401) return rejectUnauthorized(response, auth);
-    if (!response.ok) throw await problemFromResponse(response);
+    if (!response.ok) {
+      const error = await problemFromResponse(response);
+      if (error.status === 403 && error.code === 'MFA_REQUIRED') options.onMfaRequired?.(error);
+      throw error;
+    }
     return response;
   }
 

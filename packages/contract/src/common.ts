@@ -56,6 +56,8 @@ export const ErrorCodes = [
   'SERVICE_UNAVAILABLE',
   'AUDIT_UNAVAILABLE',
   'INTERNAL_ERROR',
+  'INVALID_MFA_CODE',
+  'MFA_REQUIRED',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 

@@ -10,3 +10,4 @@ export const API_PREFIX = '/api/v1';
 export * from './admin.ts';
 export * from './audit.ts';
 export * from './notifications.ts';
+export * from './mfa.ts';

@@ -29,6 +29,8 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   KEK_UNAVAILABLE: 503,
   AUDIT_UNAVAILABLE: 503,
   SERVICE_UNAVAILABLE: 503,
+  INVALID_MFA_CODE: 401,
+  MFA_REQUIRED: 403,
 };
 
 /**

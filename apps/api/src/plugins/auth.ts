@@ -3,7 +3,8 @@ import fp from 'fastify-plugin';
 import fastifyJwt from '@fastify/jwt';
 import type { Role } from '@sfe/contract';
 import type { Actor } from '../lib/actor.ts';
-import { forbidden, unauthorized } from '../lib/errors.ts';
+import { API_PREFIX } from '@sfe/contract';
+import { fail, forbidden, unauthorized } from '../lib/errors.ts';
 import type { AccessTokenClaims } from '../modules/auth/auth.service.ts';
 import type { SessionState, SessionStateRepository } from '../modules/auth/session-state.repository.ts';
 
@@ -33,7 +34,14 @@ export interface AuthPluginOptions {
   secret: string;
   accessTokenTtlSeconds: number;
   sessions: SessionStateRepository;
+  /** False when the account's role must have a second factor and it has none (MFA_REQUIRED_ROLES). */
+  mfaGate?: (userId: string, role: Role) => Promise<boolean>;
 }
+
+/** Reachable without a second factor even by a role that needs one: sign-in and enrolment. */
+const MFA_EXEMPT = [`${API_PREFIX}/auth/`, `${API_PREFIX}/users/me/mfa`];
+const mfaExempt = (route: string | undefined) =>
+  route !== undefined && (route === `${API_PREFIX}/users/me` || MFA_EXEMPT.some((prefix) => route.startsWith(prefix)));
 
 /**
  * Access tokens are short-lived HS256 JWTs. Each request also checks the account's
@@ -78,6 +86,9 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions) {
       ip: request.ip,
       sessionFamily: claims.fid,
     };
+    if (options.mfaGate && !mfaExempt(request.routeOptions.url) && !(await options.mfaGate(user.id, user.role as Role))) {
+      throw fail('MFA_REQUIRED', 'Your role needs a second factor: set up an authenticator app or a passkey on your profile first.');
+    }
   });
 
   app.decorate('requireRole', (...roles: Role[]) =>

@@ -3,6 +3,7 @@ import type { PrismaClient } from '../../src/db/client.ts';
 import { AUDIT_OPERATIONS } from '../../src/modules/audit/audit.operations.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { adminCall, newAdmin, openDb } from '../helpers/admin.ts';
+import { enrolTotp, mfaRaw, mfaTokenOf } from '../helpers/mfa.ts';
 import { actOnRequest, downloadRaw, grantedPair, loginRaw, newUser, refreshRaw, requestAccess, uploadFile, PASSWORD } from '../helpers/fixtures.ts';
 
 /** Emitted by the key-rotation and backup work, tested with it. */
@@ -41,6 +42,13 @@ describe('audit operation coverage', () => {
     await adminCall(t.app, admin, 'DELETE', `/users/${other.id}`);
     await adminCall(t.app, admin, 'POST', '/audit/purge', {});
     await adminCall(t.app, admin, 'GET', '/audit/verify');
+    // Second factors: enrolled, a wrong code, a recovery code, an admin reset.
+    const mfaUser = await newUser(t.app, 'consultant');
+    const { recoveryCodes } = await enrolTotp(t.app, mfaUser);
+    const { mfaToken } = await mfaTokenOf(t.app, mfaUser.username, PASSWORD);
+    await mfaRaw(t.app, { mfaToken, recoveryCode: 'AAAA-BBBB-CCCC-DDDD' });
+    await mfaRaw(t.app, { mfaToken, recoveryCode: recoveryCodes[0]! });
+    await adminCall(t.app, admin, 'POST', `/users/${mfaUser.id}/mfa-reset`, {});
     await t.app.inject({ method: 'POST', url: '/api/v1/users/me/password', headers: org.headers, payload: { currentPassword: PASSWORD, newPassword: 'a brand new password' } });
   });
   afterAll(async () => {

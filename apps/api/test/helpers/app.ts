@@ -32,7 +32,9 @@ export async function buildTestApp(
 ): Promise<TestApp> {
   const dataDir = options.dataDir ?? (await makeDataDir());
   const config: Config = {
-    ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...databaseEnv(dataDir), ...options.env }),
+    // Second factors are not required here (tests sign admins in with a password);
+    // test/mfa covers the default.
+    ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: dataDir, MFA_REQUIRED_ROLES: '', ...databaseEnv(dataDir), ...options.env }),
     kdf: TEST_KDF,
     ...options.config,
   };

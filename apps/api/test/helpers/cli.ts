@@ -26,6 +26,7 @@ export function spawnSfe(args: string[], env: Record<string, string>, stdin = ''
       HOME: process.env.HOME ?? '/tmp',
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
+      MFA_REQUIRED_ROLES: '',
       ...(env.DATA_DIR ? databaseEnv(env.DATA_DIR) : {}),
       ...env,
     },

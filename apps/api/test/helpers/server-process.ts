@@ -67,6 +67,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
     ...databaseEnv(options.dataDir),
     NODE_ENV: 'test',
     LOG_LEVEL: 'info',
+    MFA_REQUIRED_ROLES: '',
     ...options.env,
   };
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', options.entry ?? SERVER_ENTRY], {

@@ -15,6 +15,9 @@ export function useApiClient(): ApiClient {
   return client;
 }
 
+/** Fired on window when an answer says the account must enrol a second factor first (the app routes to enrolment). */
+export const MFA_REQUIRED_EVENT = 'sfe:mfa-required';
+
 /** Same-origin client wired to the session: bearer token, silent refresh, expiry. */
 export function createSessionClient(session: Session, baseUrl = ''): ApiClient {
   const client = createApiClient({
@@ -22,6 +25,7 @@ export function createSessionClient(session: Session, baseUrl = ''): ApiClient {
     getAccessToken: session.getAccessToken,
     refresh: session.refresh,
     onUnauthorized: session.expire,
+    onMfaRequired: () => window.dispatchEvent(new Event(MFA_REQUIRED_EVENT)),
   });
   session.connect(client.auth);
   return client;

@@ -71,6 +71,29 @@ export function userCommands(program: Command): void {
     });
 
   user
+    .command('mfa-reset')
+    .description('Lost authenticator: remove every second factor and recovery code of an account and end its sessions')
+    .requiredOption('--username <name>', 'the account')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--json', 'print one JSON document')
+    .action(async (options: { username: string; yes?: boolean; json?: boolean }) => {
+      await withContainer(async (container) => {
+        const id = await idOf(container, options.username);
+        await confirmOrRefuse(`Remove every second factor of ${options.username}? They sign in with the password alone and enrol again.`, options.yes === true);
+        const result = await container.services.adminUsers.mfaReset(OPERATOR, id);
+        if (options.json) printJson(result);
+        else {
+          process.stdout.write(
+            `authenticator app removed: ${result.totpRemoved}
+passkeys removed: ${result.passkeysRemoved}
+recovery codes removed: ${result.recoveryCodesRemoved}
+`,
+          );
+        }
+      });
+    });
+
+  user
     .command('erase')
     .description('Right to erasure: key destroyed, grants revoked, files shredded, personal fields removed; prints a signed certificate')
     .requiredOption('--username <name>', 'the account')

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AdminUser, AdminUserList, AdminUsersQuery, ErasureCertificate, IncidentResponse, Role } from '@sfe/contract';
+import type { AdminUser, AdminUserList, MfaResetResponse, AdminUsersQuery, ErasureCertificate, IncidentResponse, Role } from '@sfe/contract';
 import { erasureCertificateMessage, type AuditSigner } from '../../lib/audit-signer.ts';
 import type { Actor } from '../../lib/actor.ts';
 import { AppError, conflict, invalidField, notFound } from '../../lib/errors.ts';
@@ -8,6 +8,7 @@ import type { AccessRequestsRepository } from '../access-requests/access-request
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { RefreshTokensRepository } from '../auth/refresh-tokens.repository.ts';
 import type { FilesService } from '../files/files.service.ts';
+import type { MfaService } from '../mfa/mfa.service.ts';
 import type { AdminUserRow, UsersRepository } from '../users/users.repository.ts';
 import { notices } from '../notifications/notifications.messages.ts';
 import type { NotificationsRepository } from '../notifications/notifications.repository.ts';
@@ -18,6 +19,7 @@ export interface AdminUsersServiceDeps {
   refreshTokens: Pick<RefreshTokensRepository, 'revokeAllForUser'>;
   keyStore: Pick<KeyStore, 'get' | 'delete'>;
   files: Pick<FilesService, 'shredAllOf'>;
+  mfa: Pick<MfaService, 'reset' | 'erase'>;
   audit: AuditLog;
   signer: AuditSigner;
   /** Erasure removes the user's notices, settings and queued emails. */
@@ -59,7 +61,7 @@ export function createAdminUsersService(deps: AdminUsersServiceDeps) {
     return row;
   }
 
-  type Operation = 'account_disabled' | 'account_enabled' | 'access_revoked' | 'private_key_deleted' | 'user_erased';
+  type Operation = 'account_disabled' | 'account_enabled' | 'access_revoked' | 'private_key_deleted' | 'user_erased' | 'mfa_reset';
 
   const audited = (actor: Actor, operation: Operation, targetUserId: string, details: Record<string, string | number | boolean | null>, success = true) =>
     audit.record({ operation, success, userId: actor.id, ipAddress: actor.ip, details: { targetUserId, ...details } });
@@ -194,6 +196,7 @@ export function createAdminUsersService(deps: AdminUsersServiceDeps) {
         const shredded = row.role === 'organization' ? await deps.files.shredAllOf(actor, row.id) : 0;
         await users.erase(row.id, pseudonym);
         await deps.notifications?.eraseUser(row.id, row.username);
+        await deps.mfa.erase(row.id);
         await deps.refreshTokens.revokeAllForUser(row.id, new Date());
         return { ...done, filesShredded: shredded };
       });
@@ -207,6 +210,20 @@ export function createAdminUsersService(deps: AdminUsersServiceDeps) {
       };
       const signature = deps.signer.sign(erasureCertificateMessage(fields));
       return { ...fields, pseudonym, algorithm: 'Ed25519', signature };
+    },
+
+    /**
+     * A user lost their authenticator: every second factor and recovery code goes and
+     * every session ends (token version), so they sign in with the password and enrol again.
+     */
+    async mfaReset(actor: Actor, id: string): Promise<MfaResetResponse> {
+      const row = await target(actor, id, 'mfa_reset', 'reset the second factors of', notErased('The account is erased.'));
+      const removed = await recordedFirst(actor, id, [['mfa_reset', { purpose: 'admin' }]], async () => {
+        const result = await deps.mfa.reset(row.id);
+        await deps.refreshTokens.revokeAllForUser(row.id, new Date());
+        return result;
+      });
+      return { user: await present(await reload(id)), ...removed };
     },
 
     /** Audit listener: the last successful sign-in, shown to admins. */

@@ -8,6 +8,7 @@ import {
   GrantsRevokedResponse,
   IdParams,
   IncidentResponse,
+  MfaResetResponse,
   PrivateKeyDeletedResponse,
 } from '@sfe/contract';
 import { bearer, problems } from '../../lib/route-schemas.ts';
@@ -60,6 +61,21 @@ export const adminUsersRoutes: FastifyPluginAsyncTypebox<{ admin: AdminUsersServ
       },
     },
     async (request) => admin.incident(request.actor, request.params.id),
+  );
+
+  app.post(
+    '/users/:id/mfa-reset',
+    {
+      schema: {
+        tags,
+        security: bearer,
+        description: 'Lost authenticator: removes every second factor and recovery code of the account and ends its sessions.',
+        params: IdParams,
+        body: EmptyBody,
+        response: { 200: MfaResetResponse, ...problems(400, 401, 403, 404, 409, 503) },
+      },
+    },
+    async (request) => admin.mfaReset(request.actor, request.params.id),
   );
 
   app.delete(

@@ -29,6 +29,11 @@ export const AUDIT_OPERATIONS = [
   'alert_raised',
   'audit_verified',
   'audit_purged',
+  'mfa_enrolled',
+  'mfa_verified',
+  'mfa_failed',
+  'mfa_reset',
+  'recovery_code_used',
 ] as const;
 export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
 
@@ -54,4 +59,5 @@ export const BEST_EFFORT_OPERATIONS: ReadonlySet<AuditOperation> = new Set([
   'refresh_token_reused',
   'alert_raised',
   'audit_verified',
+  'mfa_failed',
 ]);

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { LoginBody, RefreshBody, RegisterBody, TokenResponse, UserResponse } from '@sfe/contract';
+import Type from 'typebox';
+import { LoginBody, MfaChallengeResponse, RefreshBody, RegisterBody, TokenResponse, UserResponse } from '@sfe/contract';
 import { NoContent, bearer, problems } from '../../lib/route-schemas.ts';
 import { accountDto } from '../users/users.presenter.ts';
 import type { AuthService } from './auth.service.ts';
@@ -25,7 +26,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService }> = asyn
     '/login',
     {
       config: { rateLimit: authRateLimit },
-      schema: { tags: ['auth'], body: LoginBody, response: { 200: TokenResponse, ...problems(400, 401, 403, 429) } },
+      schema: {
+        tags: ['auth'],
+        description: 'Tokens, or (for an account with a second factor) an mfaToken for POST /auth/mfa.',
+        body: LoginBody,
+        response: { 200: Type.Union([TokenResponse, MfaChallengeResponse]), ...problems(400, 401, 403, 429) },
+      },
     },
     async (request) => auth.login(request.body, request.ip),
   );

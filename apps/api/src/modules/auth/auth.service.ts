@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { KeySize, RegisterBody, Role, TokenResponse, User } from '@sfe/contract';
+import type { KeySize, MfaChallengeResponse, MfaVerifyBody, RegisterBody, Role, TokenResponse, User } from '@sfe/contract';
 import { generateRsaKeyPair, hashPassword, passwordHashNeedsUpgrade, protectPrivateKey, verifyPassword } from '@sfe/crypto';
 import { AppError, conflict, fail, unauthorized } from '../../lib/errors.ts';
 import type { Limiter } from '../../lib/limiter.ts';
@@ -8,6 +8,7 @@ import type { AuditLog } from '../audit/audit.service.ts';
 import { isUniqueViolation } from '../audit/audit.repository.ts';
 import type { UsersRepository } from '../users/users.repository.ts';
 import { toUserDto } from '../users/users.presenter.ts';
+import type { MfaService } from '../mfa/mfa.service.ts';
 import type { PasswordAttempts } from './password-attempts.ts';
 import type { RefreshTokensRepository } from './refresh-tokens.repository.ts';
 
@@ -38,6 +39,7 @@ export interface AuthServiceDeps {
   refreshTokenTtlSeconds: number;
   kdf: { pbkdf2Iterations: number; scrypt: { N: number; r: number; p: number } };
   passwordAttempts: PasswordAttempts;
+  mfa: Pick<MfaService, 'hasFactor' | 'beginSignIn' | 'completeSignIn'>;
 }
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -65,7 +67,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: deps.accessTokenTtlSeconds, user: toUserDto(user) };
   }
 
-  async function signIn(input: { username: string; password: string }, ip: string): Promise<TokenResponse> {
+  async function signIn(input: { username: string; password: string }, ip: string): Promise<TokenResponse | MfaChallengeResponse> {
     const now = new Date();
     const found = await users.findByUsername(input.username);
     // An erased account has no password left: it answers exactly like an unknown name.
@@ -77,7 +79,15 @@ export function createAuthService(deps: AuthServiceDeps) {
       await audit.record({ operation: 'login_failed', success: false, ipAddress: ip, details: { reason: 'unknown_user' } });
       throw fail('INVALID_CREDENTIALS', 'Invalid username or password.');
     }
-    const ok = await deps.passwordAttempts.check(user.id, ip, () => kdfLimiter.run(() => verifyPassword(input.password, user.passwordHash)));
+    // With a second factor the right password does not end a failure streak: only the
+    // second step does, or the password would reset the budget its codes spend from.
+    const secondFactor = await deps.mfa.hasFactor(user.id);
+    const ok = await deps.passwordAttempts.check(
+      user.id,
+      ip,
+      () => kdfLimiter.run(() => verifyPassword(input.password, user.passwordHash)),
+      { keepStreak: secondFactor },
+    );
     if (!ok) {
       await audit.record({ operation: 'login_failed', success: false, userId: user.id, ipAddress: ip, details: { reason: 'wrong_password' } });
       throw fail('INVALID_CREDENTIALS', 'Invalid username or password.');
@@ -90,6 +100,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const upgraded = await kdfLimiter.run(() => hashPassword(input.password, deps.kdf.scrypt));
       await users.updatePasswordHash(user.id, upgraded);
     }
+    if (secondFactor) return deps.mfa.beginSignIn(user);
     await users.touchLastLogin(user.id, now);
     await audit.record({ operation: 'login_succeeded', success: true, userId: user.id, ipAddress: ip });
     return issueTokens(user, randomUUID());
@@ -145,8 +156,16 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     /** Sign-in, under the throttle of the client address and username (password-attempts.ts). */
-    login: (input: { username: string; password: string }, ip: string): Promise<TokenResponse> =>
+    login: (input: { username: string; password: string }, ip: string): Promise<TokenResponse | MfaChallengeResponse> =>
       deps.passwordAttempts.throttleSignIn(ip, input.username, () => signIn(input, ip)),
+
+    /** The second sign-in step (mfa.service.ts checks the factor): the same tokens a password-only login gets. */
+    async completeMfa(body: MfaVerifyBody, ip: string): Promise<TokenResponse> {
+      const user = await deps.mfa.completeSignIn(body, ip);
+      await users.touchLastLogin(user.id, new Date());
+      await audit.record({ operation: 'login_succeeded', success: true, userId: user.id, ipAddress: ip });
+      return issueTokens(user, randomUUID());
+    },
 
     async refresh(refreshToken: string, ip: string): Promise<TokenResponse> {
       const now = new Date();

@@ -82,9 +82,11 @@ export function createPasswordAttempts(deps: PasswordAttemptsDeps) {
 
     /**
      * Runs `verify` (true: the password was right) inside one slot of the account's
-     * budget; throws ACCOUNT_LOCKED without running it when no slot is left.
+     * budget; throws ACCOUNT_LOCKED without running it when no slot is left. With
+     * `keepStreak` a success gives its slot back without clearing earlier failures (a
+     * password that a second factor must still follow).
      */
-    async check(userId: string, ip: string, verify: () => Promise<boolean>): Promise<boolean> {
+    async check(userId: string, ip: string, verify: () => Promise<boolean>, options: { keepStreak?: boolean } = {}): Promise<boolean> {
       const now = new Date();
       const taken = await users.takeAttemptSlot(userId, now, LOCKOUT_POLICY);
       if ('lockedUntil' in taken) throw lockedError(taken.lockedUntil, now);
@@ -95,7 +97,8 @@ export function createPasswordAttempts(deps: PasswordAttemptsDeps) {
         await users.settleAttempt(userId, taken.slot, 'not_checked', new Date(), LOCKOUT_POLICY);
         throw error;
       }
-      const settled = await users.settleAttempt(userId, taken.slot, ok ? 'succeeded' : 'failed', new Date(), LOCKOUT_POLICY);
+      const outcome = ok ? (options.keepStreak ? 'not_checked' : 'succeeded') : 'failed';
+      const settled = await users.settleAttempt(userId, taken.slot, outcome, new Date(), LOCKOUT_POLICY);
       if (!ok) deps.onFailed?.();
       if (settled.newlyLocked) {
         await audit.record({

@@ -22,12 +22,58 @@ const dekSelect = { id: true, kekId: true, wrappedKey: true, blobKey: true, algo
 export function createKekRepository(prisma: PrismaClient) {
   const postgres = providerOf(prisma) === 'postgresql';
   return {
-    /** Live wrapped DEKs per key id (the kek_id index answers it). */
+    /**
+     * Live KEK-wrapped values per key id (the kek_id indexes answer it): files' DEKs
+     * and users' TOTP secrets, so status, preflight and retirement count both.
+     */
     async countByKeyId(): Promise<Record<string, number>> {
       const groups = await prisma.encryptedFile.groupBy({ by: ['kekId'], where: live, _count: { _all: true } });
+      const secrets = await prisma.mfaTotp.groupBy({ by: ['kekId'], _count: { _all: true } });
       const counts: Record<string, number> = {};
       for (const group of groups) counts[group.kekId ?? 'unknown'] = group._count._all;
+      for (const group of secrets) counts[group.kekId] = (counts[group.kekId] ?? 0) + group._count._all;
       return counts;
+    },
+
+    /** TOTP secrets in user id order after `cursor` (with `notUnder`: those wrapped by any other key). */
+    totpPage: (filter: { notUnder?: string }, cursor: string | null, limit: number) =>
+      prisma.mfaTotp.findMany({
+        where: { ...(filter.notUnder ? { kekId: { not: filter.notUnder } } : {}), ...(cursor ? { userId: { gt: cursor } } : {}) },
+        orderBy: { userId: 'asc' },
+        take: limit,
+        select: { userId: true, kekId: true, wrappedSecret: true },
+      }),
+
+    /**
+     * Re-wraps a batch of TOTP secrets and counts it on the job in one transaction; each
+     * row changes only if it still holds the value read (a secret replaced or removed
+     * meanwhile is left alone).
+     */
+    async commitTotpBatch(
+      job: { id: string; owner: string },
+      batch: Array<{ userId: string; expected: Buffer; next: Buffer }>,
+      keyId: string,
+      step: { done: number; failed: number; leaseUntil: Date; details: (rewrapped: number) => Record<string, unknown> },
+    ): Promise<{ rewrapped: number; owned: boolean }> {
+      return prisma.$transaction(async (tx) => {
+        let rewrapped = 0;
+        for (const row of batch) {
+          const moved = await tx.mfaTotp.updateMany({
+            where: { userId: row.userId, wrappedSecret: new Uint8Array(row.expected) },
+            data: { wrappedSecret: new Uint8Array(row.next), kekId: keyId },
+          });
+          rewrapped += moved.count;
+        }
+        const updated = await tx.rotationJob.updateMany({
+          where: { id: job.id, owner: job.owner, runningLock: ROTATION_LOCK },
+          data: { done: { increment: step.done }, rewrapped: { increment: rewrapped }, failed: { increment: step.failed }, leaseUntil: step.leaseUntil, lastBatch: JSON.stringify(step.details(rewrapped)) },
+        });
+        if (updated.count !== 1) throw new LostLeaseError();
+        return { rewrapped, owned: true };
+      }).catch((error: unknown) => {
+        if (error instanceof LostLeaseError) return { rewrapped: 0, owned: false };
+        throw error;
+      });
     },
 
     /**

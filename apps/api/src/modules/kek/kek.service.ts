@@ -7,6 +7,7 @@ import type { BlobStore } from '../../stores/blobstore/index.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { AuditDetails } from '../audit/audit.operations.ts';
 import { dekAssociatedData, unwrapFileDek } from '../files/files.context.ts';
+import { rewrapTotpSecrets } from './kek.totp.ts';
 import type { KekRepository, Rewrap, RotationJobRow, WrappedDekRow } from './kek.repository.ts';
 import { unwrapFailureReason, verifyDeks, type VerifyFailureReason, type VerifyReport } from './kek.verify.ts';
 
@@ -198,6 +199,21 @@ export function createKekService(deps: KekServiceDeps) {
         await recordBatch(job.id, owner, details(committed.rewrapped), actorFields);
         options.onProgress?.({ done: Math.min(done, job.total), total: job.total });
       }
+      // Then the users' TOTP secrets, the other KEK-wrapped values.
+      await rewrapTotpSecrets({
+        kek,
+        ring,
+        job,
+        owner,
+        batchSize: deps.batchSize,
+        leaseMs: deps.leaseMs,
+        signal: options.signal,
+        record: (details) => recordBatch(job.id, owner, details, actorFields),
+        onProgress: (rows) => {
+          done += rows;
+          options.onProgress?.({ done: Math.min(done, job.total), total: job.total });
+        },
+      });
     } catch (error) {
       if (!(error instanceof AppError && error.code === 'SERVICE_UNAVAILABLE')) {
         await kek.finish(job.id, owner, { status: 'failed', error: 'the rotation stopped on an error', now: new Date() });

@@ -4,6 +4,7 @@ import { DEFAULT_SEGMENT_SIZE, createDecryptStream, createRangeDecryptStream, ty
 import { AppError } from '../../lib/errors.ts';
 import { BlobNotFoundError, type BlobStore } from '../../stores/blobstore/index.ts';
 import { blobAssociatedData, unwrapFileDek } from '../files/files.context.ts';
+import { unwrapTotpSecret } from '../mfa/totp-secret.ts';
 import type { KekRepository, WrappedDekRow } from './kek.repository.ts';
 
 export type VerifyFailureReason = 'kek_unavailable' | 'unwrap_failed' | 'blob_missing' | 'blob_corrupt';
@@ -94,6 +95,22 @@ export async function verifyDeks(options: {
       }
     }
     cursor = rows.at(-1)?.id ?? null;
+    options.onProgress?.({ done: Math.min(checked, total), total });
+  }
+  // TOTP secrets are KEK-wrapped too: each must open under the ring (named totp:<user id>).
+  let userCursor: string | null = null;
+  for (;;) {
+    const rows = await options.kek.totpPage({}, userCursor, BATCH);
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      checked++;
+      try {
+        unwrapTotpSecret(options.ring, row.userId, row.wrappedSecret).fill(0);
+      } catch (error) {
+        failed.push({ fileId: `totp:${row.userId}`, reason: unwrapFailureReason(error) });
+      }
+    }
+    userCursor = rows.at(-1)?.userId ?? null;
     options.onProgress?.({ done: Math.min(checked, total), total });
   }
   return { checked, ok: failed.length === 0, failed };

@@ -57,7 +57,7 @@ export function openSnapshot(file: string): DatabaseSnapshot {
     const users = count('SELECT COUNT(*) FROM users');
     const files = count('SELECT COUNT(*) FROM encrypted_files WHERE deleted_at IS NULL');
     const keyIds = db
-      .prepare('SELECT DISTINCT kek_id FROM encrypted_files WHERE kek_id IS NOT NULL AND deleted_at IS NULL ORDER BY kek_id')
+      .prepare('SELECT kek_id FROM encrypted_files WHERE kek_id IS NOT NULL AND deleted_at IS NULL UNION SELECT kek_id FROM mfa_totp ORDER BY kek_id')
       .pluck()
       .all() as string[];
     const fingerprint = db.prepare<[string], { fingerprint: string | null }>(

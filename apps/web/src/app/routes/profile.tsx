@@ -2,6 +2,7 @@ import { ChangePasswordForm } from '../../features/profile/components/change-pas
 import { KeyCard } from '../../features/profile/components/key-card.tsx';
 import { RotateKeyForm } from '../../features/profile/components/rotate-key-form.tsx';
 import { NotificationSettingsSection } from '../../features/notifications/components/notification-settings-section.tsx';
+import { TwoFactorSection } from '../../features/profile/components/two-factor.tsx';
 import { useUser } from '../../lib/session-context.tsx';
 import { usePageTitle } from '../../lib/use-page-title.ts';
 
@@ -17,6 +18,7 @@ export default function ProfilePage() {
         <RotateKeyForm />
       </div>
       <NotificationSettingsSection />
+      <TwoFactorSection />
     </>
   );
 }

@@ -4,7 +4,9 @@ import { ErrorAlert } from '../../../components/ui/error-alert.tsx';
 import { Field } from '../../../components/ui/field.tsx';
 import { Spinner } from '../../../components/ui/spinner.tsx';
 import { describeError, fieldError } from '../../../lib/errors.ts';
-import { useSignIn } from '../api/auth.ts';
+import type { MfaChallengeResponse } from '@sfe/contract';
+import { needsSecondFactor, useSignIn } from '../api/auth.ts';
+import { MfaStep } from './mfa-step.tsx';
 
 /** Codes that concern the account named in the Username field. */
 const ACCOUNT_CODES = new Set(['ACCOUNT_LOCKED', 'ACCOUNT_DISABLED']);
@@ -13,6 +15,7 @@ export function SignInForm() {
   const signIn = useSignIn();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
+  const [challenge, setChallenge] = useState<MfaChallengeResponse | null>(null);
   const error = signIn.error;
   const accountError = isApiError(error) && ACCOUNT_CODES.has(error.code) ? describeError(error).message : undefined;
   const formError = error && !accountError && !(isApiError(error) && error.fields.length > 0) ? error : null;
@@ -22,7 +25,24 @@ export function SignInForm() {
     signIn.mutate(
       { username, password },
       // The password leaves component state as soon as the attempt is answered.
-      { onSettled: () => setPassword('') },
+      {
+        onSettled: () => setPassword(''),
+        onSuccess: (answer) => {
+          if (needsSecondFactor(answer)) setChallenge(answer);
+        },
+      },
+    );
+  }
+
+  if (challenge) {
+    return (
+      <MfaStep
+        challenge={challenge}
+        onCancel={() => {
+          setChallenge(null);
+          signIn.reset();
+        }}
+      />
     );
   }
 
