@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { PrismaClient } from '../../db/client.ts';
+import { providerOf, type Prisma, type PrismaClient } from '../../db/client.ts';
 import type { AuditEvent } from './audit.operations.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -76,6 +76,7 @@ function toWhere(f: AuditFilter) {
 }
 
 export function createAuditRepository(prisma: PrismaClient) {
+  const postgres = providerOf(prisma) === 'postgresql';
   // Appends from this process go one at a time, so they never race each other for
   // the tip; the unique prev_hash settles races with other processes.
   let tail: Promise<unknown> = Promise.resolve();
@@ -84,21 +85,53 @@ export function createAuditRepository(prisma: PrismaClient) {
    * Appends one record to the chain. prev_hash is unique, so two writers racing for
    * the same predecessor cannot both win: the loser re-reads the tip and retries.
    */
+  async function nextRecord(db: Prisma.TransactionClient | PrismaClient, event: AuditEvent, id: string) {
+    const tip = await db.cryptoLog.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true } });
+    // After a purge of the whole log, the chain continues from the purge anchor.
+    const anchor = tip ? null : await db.auditCheckpoint.findFirst({ where: { reason: 'purge' }, orderBy: { seq: 'desc' } });
+    const base = {
+      id,
+      userId: event.userId ?? null,
+      operation: event.operation,
+      details: JSON.stringify(event.details ?? {}),
+      success: event.success,
+      timestamp: new Date(),
+      ipAddress: event.ipAddress ?? null,
+      prevHash: tip?.hash ?? anchor?.hash ?? GENESIS_HASH,
+    };
+    return { base, seq: (tip?.seq ?? anchor?.seq ?? 0) + 1 };
+  }
+
+  /**
+   * PostgreSQL: a sequence value is spent even when its insert fails or never commits,
+   * so racing writers (or a crash mid-append) would leave gaps that verify must report.
+   * Appends across replicas take one advisory lock instead and number the record after
+   * the highest seq ever given out (audit_chain_head, kept in the same transaction):
+   * nothing is spent unless it commits, and a cut tail is not numbered again.
+   */
+  async function appendPostgres(event: AuditEvent, id: string): Promise<ChainHead> {
+    return prisma.$transaction(
+      async (tx) => {
+        // One key for the audit chain; held until the transaction ends.
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(7362010417)`;
+        const { base, seq: afterTip } = await nextRecord(tx, event, id);
+        const head = await tx.auditChainHead.findUnique({ where: { id: 1 } });
+        const seq = Math.max(afterTip, (head?.seq ?? 0) + 1);
+        await tx.auditChainHead.upsert({ where: { id: 1 }, create: { id: 1, seq }, update: { seq } });
+        return tx.cryptoLog.create({ data: { ...base, seq, hash: auditRecordHash(base) }, select: { seq: true, hash: true, timestamp: true } });
+      },
+      { maxWait: 10_000, timeout: 10_000 },
+    );
+  }
+
+  /**
+   * SQLite: AUTOINCREMENT is part of the transaction (a failed insert spends nothing), and
+   * the unique prev_hash makes the loser of a race between processes retry on the new tip.
+   */
   async function appendNow(event: AuditEvent, id: string): Promise<ChainHead> {
+    if (postgres) return appendPostgres(event, id);
     for (let attempt = 0; ; attempt++) {
-      const tip = await prisma.cryptoLog.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true } });
-      // After a purge of the whole log, the chain continues from the purge anchor.
-      const anchor = tip ? null : await prisma.auditCheckpoint.findFirst({ where: { reason: 'purge' }, orderBy: { seq: 'desc' } });
-      const base = {
-        id,
-        userId: event.userId ?? null,
-        operation: event.operation,
-        details: JSON.stringify(event.details ?? {}),
-        success: event.success,
-        timestamp: new Date(),
-        ipAddress: event.ipAddress ?? null,
-        prevHash: tip?.hash ?? anchor?.hash ?? GENESIS_HASH,
-      };
+      const { base } = await nextRecord(prisma, event, id);
       try {
         const created = await prisma.cryptoLog.create({ data: { ...base, hash: auditRecordHash(base) }, select: { seq: true, hash: true, timestamp: true } });
         return created;
