@@ -1,4 +1,4 @@
-import { createPrismaClient, providerOf, type PrismaClient } from './client.ts';
+import { createPrismaClient, providerOf, type Prisma, type PrismaClient } from './client.ts';
 import { applyMigrations } from './migrate-runner.ts';
 
 /**
@@ -18,6 +18,8 @@ type Row = Record<string, unknown>;
 interface TableCopy {
   /** The table's name in the database (what an operator sees). */
   name: string;
+  /** The Prisma model it holds (a test checks that every model has its table here). */
+  model: Prisma.ModelName;
   count(client: PrismaClient): Promise<number>;
   /** Up to `take` rows after `after` (the key of the last row copied), in key order. */
   page(client: PrismaClient, after: unknown, take: number): Promise<Row[]>;
@@ -27,6 +29,7 @@ interface TableCopy {
 
 /** A table of the schema, in the order its foreign keys need (parents first). */
 function table<R extends Row>(
+  model: Prisma.ModelName,
   name: string,
   key: keyof R & string,
   delegate: (client: PrismaClient) => {
@@ -36,6 +39,7 @@ function table<R extends Row>(
   },
 ): TableCopy {
   return {
+    model,
     name,
     key,
     count: (client) => delegate(client).count(),
@@ -47,24 +51,28 @@ function table<R extends Row>(
 
 // The delegates' argument types are model-specific; each is narrowed here once, to the
 // three calls the copy makes.
-type Delegate<R extends Row> = Parameters<typeof table<R>>[2];
+type Delegate<R extends Row> = Parameters<typeof table<R>>[3];
 const d = <R extends Row>(pick: (client: PrismaClient) => unknown): Delegate<R> => pick as Delegate<R>;
 
 export const TABLES: readonly TableCopy[] = [
-  table('users', 'id', d((c) => c.user)),
-  table('encrypted_files', 'id', d((c) => c.encryptedFile)),
-  table('access_requests', 'id', d((c) => c.accessRequest)),
-  table('refresh_tokens', 'id', d((c) => c.refreshToken)),
-  table('mfa_totp', 'userId', d((c) => c.mfaTotp)),
-  table('webauthn_credentials', 'id', d((c) => c.webAuthnCredential)),
-  table('mfa_recovery_codes', 'id', d((c) => c.recoveryCode)),
-  table('mfa_challenges', 'id', d((c) => c.mfaChallenge)),
-  table('crypto_logs', 'seq', d((c) => c.cryptoLog)),
-  table('audit_checkpoints', 'id', d((c) => c.auditCheckpoint)),
-  table('alerts', 'id', d((c) => c.alert)),
-  table('rotation_jobs', 'id', d((c) => c.rotationJob)),
-  table('leases', 'name', d((c) => c.lease)),
-  table('rate_limits', 'key', d((c) => c.rateLimit)),
+  table('User', 'users', 'id', d((c) => c.user)),
+  table('EncryptedFile', 'encrypted_files', 'id', d((c) => c.encryptedFile)),
+  table('AccessRequest', 'access_requests', 'id', d((c) => c.accessRequest)),
+  table('RefreshToken', 'refresh_tokens', 'id', d((c) => c.refreshToken)),
+  table('MfaTotp', 'mfa_totp', 'userId', d((c) => c.mfaTotp)),
+  table('WebAuthnCredential', 'webauthn_credentials', 'id', d((c) => c.webAuthnCredential)),
+  table('RecoveryCode', 'mfa_recovery_codes', 'id', d((c) => c.recoveryCode)),
+  table('MfaChallenge', 'mfa_challenges', 'id', d((c) => c.mfaChallenge)),
+  table('Notification', 'notifications', 'id', d((c) => c.notification)),
+  table('NotificationSetting', 'notification_settings', 'userId', d((c) => c.notificationSetting)),
+  table('EmailOutbox', 'email_outbox', 'id', d((c) => c.emailOutbox)),
+  table('CryptoLog', 'crypto_logs', 'seq', d((c) => c.cryptoLog)),
+  table('AuditChainHead', 'audit_chain_head', 'id', d((c) => c.auditChainHead)),
+  table('AuditCheckpoint', 'audit_checkpoints', 'id', d((c) => c.auditCheckpoint)),
+  table('Alert', 'alerts', 'id', d((c) => c.alert)),
+  table('RotationJob', 'rotation_jobs', 'id', d((c) => c.rotationJob)),
+  table('Lease', 'leases', 'name', d((c) => c.lease)),
+  table('RateLimit', 'rate_limits', 'key', d((c) => c.rateLimit)),
 ];
 
 export class CopyRefusedError extends Error {
