@@ -104,6 +104,54 @@ export async function countRows(client: PrismaClient): Promise<Record<string, nu
   return counts;
 }
 
+/** Every table's rows from `source` (a client, or an open transaction on one) into `target`. */
+async function copyRows(source: PrismaClient, target: PrismaClient, batchSize: number, onProgress?: (progress: CopyProgress) => void) {
+  for (const t of TABLES) {
+    const total = await t.count(source);
+    let copied = 0;
+    let after: unknown;
+    onProgress?.({ table: t.name, copied, total });
+    for (;;) {
+      const rows = await t.page(source, after, batchSize);
+      if (rows.length === 0) break;
+      await t.insert(target, rows);
+      copied += rows.length;
+      after = rows.at(-1)?.[t.key];
+      onProgress?.({ table: t.name, copied, total: Math.max(total, copied) });
+      if (rows.length < batchSize) break;
+    }
+  }
+}
+
+/** How long the read transaction of a PostgreSQL snapshot may stay open. */
+const SNAPSHOT_TIMEOUT_MS = 6 * 3600_000;
+
+/**
+ * A backup's database part when the app database is PostgreSQL: the whole database
+ * copied into a new SQLite file (the archive's one database format), read in a single
+ * REPEATABLE READ, READ ONLY transaction, so every table shows the same moment while
+ * the API keeps writing. The live database is read, never migrated or changed.
+ */
+export async function snapshotToSqlite(fromUrl: string, toFile: string): Promise<void> {
+  const toUrl = `file:${toFile}`;
+  await applyMigrations({ databaseUrl: toUrl });
+  const source = createPrismaClient(fromUrl);
+  const target = createPrismaClient(toUrl);
+  try {
+    await source.$transaction(
+      async (tx) => {
+        // The first statement of the transaction, so it still may set its mode.
+        await tx.$executeRaw`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`;
+        // A transaction offers the same model delegates as its client.
+        await copyRows(tx as unknown as PrismaClient, target, COPY_BATCH);
+      },
+      { maxWait: 10_000, timeout: SNAPSHOT_TIMEOUT_MS },
+    );
+  } finally {
+    await Promise.allSettled([source.$disconnect(), target.$disconnect()]);
+  }
+}
+
 /**
  * Opens both databases (migrating each), refuses a target that holds any row, copies,
  * then counts both sides again. `verify` runs on the two open clients before they close.
@@ -126,21 +174,7 @@ export async function copyDatabase<V>(options: {
     if (occupied.length > 0) {
       throw new CopyRefusedError(`the target database is not empty (${occupied.map(([name, n]) => `${name}: ${n}`).join(', ')})`);
     }
-    for (const t of TABLES) {
-      const total = await t.count(source);
-      let copied = 0;
-      let after: unknown;
-      options.onProgress?.({ table: t.name, copied, total });
-      for (;;) {
-        const rows = await t.page(source, after, batchSize);
-        if (rows.length === 0) break;
-        await t.insert(target, rows);
-        copied += rows.length;
-        after = rows.at(-1)?.[t.key];
-        options.onProgress?.({ table: t.name, copied, total: Math.max(total, copied) });
-        if (rows.length < batchSize) break;
-      }
-    }
+    await copyRows(source, target, batchSize, options.onProgress);
     if (providerOf(target) === 'postgresql') {
       // Rows arrived with their seq: move the sequence past them, or the next append collides.
       await target.$executeRaw`SELECT setval(pg_get_serial_sequence('crypto_logs', 'seq'), COALESCE((SELECT MAX(seq) FROM crypto_logs), 0) + 1, false)`;

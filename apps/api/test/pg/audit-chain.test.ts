@@ -24,7 +24,7 @@ describe('the audit chain on PostgreSQL', { timeout: 120_000 }, () => {
     const [one, two] = [createPrismaClient(url), createPrismaClient(url)];
     try {
       const [a, b] = [createAuditRepository(one), createAuditRepository(two)];
-      const append = (repo: typeof a, i: number) => repo.append({ operation: 'login', success: i % 2 === 0, details: { i } }, randomUUID());
+      const append = (repo: typeof a, i: number) => repo.append({ operation: 'login_failed', success: i % 2 === 0, details: { i } }, randomUUID());
       await Promise.all(Array.from({ length: 60 }, (_, i) => append(i % 2 === 0 ? a : b, i)));
       const seqs = (await one.cryptoLog.findMany({ orderBy: { seq: 'asc' }, select: { seq: true } })).map((r) => r.seq);
       expect(seqs).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
@@ -40,16 +40,16 @@ describe('the audit chain on PostgreSQL', { timeout: 120_000 }, () => {
     const prisma = createPrismaClient(url);
     try {
       const audit = createAuditRepository(prisma);
-      for (let i = 0; i < 5; i++) await audit.append({ operation: 'login', success: true }, randomUUID());
+      for (let i = 0; i < 5; i++) await audit.append({ operation: 'login_failed', success: true }, randomUUID());
       // The same id again: the insert fails inside its transaction.
       const taken = (await prisma.cryptoLog.findFirstOrThrow({ where: { seq: 3 } })).id;
-      await expect(audit.append({ operation: 'login', success: true }, taken)).rejects.toThrow();
-      await audit.append({ operation: 'login', success: true }, randomUUID());
+      await expect(audit.append({ operation: 'login_failed', success: true }, taken)).rejects.toThrow();
+      await audit.append({ operation: 'login_failed', success: true }, randomUUID());
       expect(await audit.verifyChain()).toMatchObject({ ok: true, checked: 6 });
 
       // Whoever deletes the newest records cannot have the next append close the gap.
       await prisma.cryptoLog.deleteMany({ where: { seq: { gte: 5 } } });
-      const next = await audit.append({ operation: 'login', success: false }, randomUUID());
+      const next = await audit.append({ operation: 'login_failed', success: false }, randomUUID());
       expect(next.seq).toBe(7);
       expect(await audit.verifyChain()).toMatchObject({ ok: false, reason: 'record_missing' });
     } finally {

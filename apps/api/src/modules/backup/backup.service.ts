@@ -2,6 +2,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Container } from '../../container.ts';
+import { snapshotToSqlite } from '../../db/copy.ts';
+import { databaseProvider } from '../../db/provider.ts';
 import { sqliteFilePath } from '../../db/sqlite-url.ts';
 import {
   createPendingFile,
@@ -119,7 +121,8 @@ async function attempt(container: Container, file: string, options: CreateBackup
     const before = await keyVersions(container.keyStore);
     report({ phase: 'database', done: 0, total: 1 });
     const databaseFile = path.join(staging, DATABASE_PART);
-    await snapshotDatabase(sqliteFilePath(container.config.databaseUrl), databaseFile);
+    if (databaseProvider(container.config.databaseUrl) === 'postgresql') await snapshotToSqlite(container.config.databaseUrl, databaseFile);
+    else await snapshotDatabase(sqliteFilePath(container.config.databaseUrl), databaseFile);
     report({ phase: 'database', done: 1, total: 1 });
     snapshot = openSnapshot(databaseFile);
     const keyStoreFile = path.join(staging, KEY_STORE_PART);
