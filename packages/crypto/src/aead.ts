@@ -25,12 +25,14 @@ function keyLength(key: Buffer | KeyObject): number {
   return Buffer.isBuffer(key) ? key.length : (key.symmetricKeySize ?? -1);
 }
 
+/** Shared by every cipher: node:crypto only reads it. */
+const CIPHER_OPTIONS = { authTagLength: AEAD_TAG_LENGTH };
+
 // Separate literal calls: @types/node only types authTagLength per literal name.
 function createSealer(algorithm: AeadAlgorithm, key: Buffer | KeyObject, nonce: Buffer): CipherGCM | CipherChaCha20Poly1305 {
-  const options = { authTagLength: AEAD_TAG_LENGTH };
   return algorithm === 'aes-256-gcm'
-    ? createCipheriv('aes-256-gcm', key, nonce, options)
-    : createCipheriv('chacha20-poly1305', key, nonce, options);
+    ? createCipheriv('aes-256-gcm', key, nonce, CIPHER_OPTIONS)
+    : createCipheriv('chacha20-poly1305', key, nonce, CIPHER_OPTIONS);
 }
 
 function createOpener(
@@ -38,10 +40,9 @@ function createOpener(
   key: Buffer | KeyObject,
   nonce: Buffer,
 ): DecipherGCM | DecipherChaCha20Poly1305 {
-  const options = { authTagLength: AEAD_TAG_LENGTH };
   return algorithm === 'aes-256-gcm'
-    ? createDecipheriv('aes-256-gcm', key, nonce, options)
-    : createDecipheriv('chacha20-poly1305', key, nonce, options);
+    ? createDecipheriv('aes-256-gcm', key, nonce, CIPHER_OPTIONS)
+    : createDecipheriv('chacha20-poly1305', key, nonce, CIPHER_OPTIONS);
 }
 
 function checkParameters(algorithm: AeadAlgorithm, key: Buffer | KeyObject, nonce: Buffer): void {

@@ -30,6 +30,7 @@ class SegmentDecryptStream extends Transform {
   readonly #associatedData: Buffer;
   readonly #allowLegacy: boolean;
   readonly #queue = new ChunkQueue();
+  readonly #nonce = Buffer.alloc(12);
   #state: OpenState | undefined;
   #counter = 0;
 
@@ -86,7 +87,7 @@ class SegmentDecryptStream extends Transform {
   }
 
   #open(state: OpenState, length: number, last: boolean): void {
-    const nonce = segmentNonce(state.header.noncePrefix, this.#counter, last);
+    const nonce = segmentNonce(state.header.noncePrefix, this.#counter, last, this.#nonce);
     this.#counter += 1;
     const plaintext = state.cipher.open(nonce, this.#queue.takeContiguous(length, state.scratch));
     if (plaintext.length > 0) this.push(plaintext);

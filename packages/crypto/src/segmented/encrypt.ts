@@ -30,6 +30,7 @@ class SegmentEncryptStream extends Transform {
   readonly #cipher: SegmentCipher;
   readonly #header: Header;
   readonly #queue = new ChunkQueue();
+  readonly #nonce = Buffer.alloc(12);
   #counter = 0;
   #headerSent = false;
 
@@ -71,7 +72,7 @@ class SegmentEncryptStream extends Transform {
   }
 
   #seal(length: number, last: boolean): void {
-    const nonce = segmentNonce(this.#header.noncePrefix, this.#counter, last);
+    const nonce = segmentNonce(this.#header.noncePrefix, this.#counter, last, this.#nonce);
     this.#counter += 1;
     this.push(this.#cipher.seal(nonce, this.#queue.takePieces(length)));
   }

@@ -90,12 +90,16 @@ export function parseHeader(input: Buffer): Header {
   };
 }
 
-/** nonce = noncePrefix(7) || counter (uint32 BE) || lastSegmentFlag (0x00 / 0x01) */
-export function segmentNonce(noncePrefix: Buffer, counter: number, last: boolean): Buffer {
+/**
+ * nonce = noncePrefix(7) || counter (uint32 BE) || lastSegmentFlag (0x00 / 0x01).
+ * Written into `into` when given: a stream reuses one buffer for all its
+ * segments, which is safe because createCipheriv copies the IV.
+ */
+export function segmentNonce(noncePrefix: Buffer, counter: number, last: boolean, into?: Buffer): Buffer {
   if (!Number.isInteger(counter) || counter < 0 || counter >= MAX_SEGMENTS) {
     throw new RangeError('segment counter out of range');
   }
-  const nonce = Buffer.allocUnsafe(12);
+  const nonce = into ?? Buffer.allocUnsafe(12);
   noncePrefix.copy(nonce, 0);
   nonce.writeUInt32BE(counter, NONCE_PREFIX_LENGTH);
   nonce.writeUInt8(last ? 1 : 0, 11);
