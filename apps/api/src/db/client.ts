@@ -1,8 +1,8 @@
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
-import { PrismaPg } from '@prisma/adapter-pg';
+import type { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapter, SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaClient } from '../generated/prisma/client.ts';
-import { PrismaClient as PostgresPrismaClient } from '../generated/prisma-postgresql/client.ts';
+import type { PrismaClient as PostgresPrismaClient } from '../generated/prisma-postgresql/client.ts';
 import { databaseProvider, type DatabaseProvider } from './provider.ts';
 import { absoluteSqliteUrl } from './sqlite-url.ts';
 import { cacheStatements, databaseOf } from './statement-cache.ts';
@@ -50,17 +50,31 @@ export const POSTGRES_POOL_MAX = 10;
 
 const providers = new WeakMap<object, DatabaseProvider>();
 
+let postgres: { PrismaPg: typeof PrismaPg; PrismaClient: typeof PostgresPrismaClient } | undefined;
+
+/**
+ * Loads what a URL's engine needs beyond SQLite: PostgreSQL's driver adapter and its
+ * generated client are imported only by a process that uses them (the embedded default
+ * keeps them out of memory). Idempotent; a no-op for a SQLite URL.
+ */
+export async function loadDatabaseDriver(databaseUrl: string): Promise<void> {
+  if (postgres || databaseProvider(databaseUrl) !== 'postgresql') return;
+  const [adapter, client] = await Promise.all([import('@prisma/adapter-pg'), import('../generated/prisma-postgresql/client.ts')]);
+  postgres ??= { PrismaPg: adapter.PrismaPg, PrismaClient: client.PrismaClient };
+}
+
 /**
  * The app's Prisma client for DATABASE_URL: a SQLite file (better-sqlite3) or
- * PostgreSQL (node-postgres pool). Apply migrations (applyMigrations) first: on SQLite
- * the migration engine needs the file to itself.
+ * PostgreSQL (node-postgres pool; loadDatabaseDriver first). Apply migrations
+ * (applyMigrations) first: on SQLite the migration engine needs the file to itself.
  */
 export function createPrismaClient(databaseUrl: string): PrismaClient {
   const provider = databaseProvider(databaseUrl);
   let client: PrismaClient;
   if (provider === 'postgresql') {
-    const adapter = new PrismaPg({ connectionString: databaseUrl, max: POSTGRES_POOL_MAX });
-    client = new PostgresPrismaClient({ adapter }) as unknown as PrismaClient;
+    if (!postgres) throw new Error('loadDatabaseDriver(DATABASE_URL) must run before a PostgreSQL client is made');
+    const adapter = new postgres.PrismaPg({ connectionString: databaseUrl, max: POSTGRES_POOL_MAX });
+    client = new postgres.PrismaClient({ adapter }) as unknown as PrismaClient;
   } else {
     const url = absoluteSqliteUrl(databaseUrl);
     const adapter = withConnectionPragmas(new PrismaBetterSqlite3({ url, timeout: BUSY_TIMEOUT_MS }));

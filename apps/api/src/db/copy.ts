@@ -1,4 +1,4 @@
-import { createPrismaClient, providerOf, type Prisma, type PrismaClient } from './client.ts';
+import { createPrismaClient, loadDatabaseDriver, providerOf, type Prisma, type PrismaClient } from './client.ts';
 import { applyMigrations } from './migrate-runner.ts';
 
 /**
@@ -135,6 +135,7 @@ const SNAPSHOT_TIMEOUT_MS = 6 * 3600_000;
 export async function snapshotToSqlite(fromUrl: string, toFile: string): Promise<void> {
   const toUrl = `file:${toFile}`;
   await applyMigrations({ databaseUrl: toUrl });
+  await loadDatabaseDriver(fromUrl);
   const source = createPrismaClient(fromUrl);
   const target = createPrismaClient(toUrl);
   try {
@@ -166,6 +167,7 @@ export async function copyDatabase<V>(options: {
   const batchSize = options.batchSize ?? COPY_BATCH;
   await applyMigrations({ databaseUrl: options.from });
   await applyMigrations({ databaseUrl: options.to });
+  await Promise.all([loadDatabaseDriver(options.from), loadDatabaseDriver(options.to)]);
   const source = createPrismaClient(options.from);
   const target = createPrismaClient(options.to);
   try {

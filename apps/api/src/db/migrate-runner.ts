@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { readMigrationList } from './migrations-dir.ts';
 import { MigrationError } from './migration-history.ts';
 import { BUSY_TIMEOUT_MS } from './client.ts';
@@ -150,6 +149,8 @@ function openSqlite(databaseUrl: string): HistoryConnection {
 }
 
 async function openPostgres(databaseUrl: string): Promise<HistoryConnection> {
+  // Loaded only for PostgreSQL, like the client's adapter (db/client.ts).
+  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   const numbered = (sql: string) => {

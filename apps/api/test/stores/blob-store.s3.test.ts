@@ -1,6 +1,7 @@
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createS3BlobStore, type BlobStore } from '../../src/stores/blobstore/index.ts';
+import type { BlobStore } from '../../src/stores/blobstore/index.ts';
+import { createS3BlobStore } from '../../src/stores/blobstore/s3-blob-store.ts';
 import { S3_CREDENTIALS, S3_REGION, startS3, type S3Server } from '../helpers/s3.ts';
 import { blobStoreContract } from './blob-store.contract.ts';
 

@@ -1,12 +1,4 @@
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransport,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, AuthenticatorTransport, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { PasskeyRow } from './mfa.repository.ts';
 
 export interface PasskeySettings {
@@ -24,10 +16,12 @@ const transportsOf = (row: Pick<PasskeyRow, 'transports'>) =>
  * is a second factor here, not a device policy. Any verification error reads as "no".
  */
 export function createPasskeys(settings: PasskeySettings) {
+  // Loaded at the first passkey operation: most processes never need its code in memory.
+  const library = () => import('@simplewebauthn/server');
   const expected = { expectedOrigin: [...settings.origins], expectedRPID: settings.rpId };
   return {
-    registrationOptions: (input: { userId: string; username: string; exclude: PasskeyRow[] }) =>
-      generateRegistrationOptions({
+    registrationOptions: async (input: { userId: string; username: string; exclude: PasskeyRow[] }) =>
+      (await library()).generateRegistrationOptions({
         rpName: settings.rpName,
         rpID: settings.rpId,
         userName: input.username,
@@ -38,6 +32,7 @@ export function createPasskeys(settings: PasskeySettings) {
       }),
 
     async verifyRegistration(response: RegistrationResponseJSON, challenge: string) {
+      const { verifyRegistrationResponse } = await library();
       try {
         const result = await verifyRegistrationResponse({ response, expectedChallenge: challenge, ...expected, requireUserVerification: false });
         if (!result.verified) return null;
@@ -53,14 +48,15 @@ export function createPasskeys(settings: PasskeySettings) {
       }
     },
 
-    authenticationOptions: (passkeys: PasskeyRow[]) =>
-      generateAuthenticationOptions({
+    authenticationOptions: async (passkeys: PasskeyRow[]) =>
+      (await library()).generateAuthenticationOptions({
         rpID: settings.rpId,
         userVerification: 'preferred',
         allowCredentials: passkeys.map((row) => ({ id: row.credentialId, ...(transportsOf(row) ? { transports: transportsOf(row) } : {}) })),
       }),
 
     async verifyAuthentication(response: AuthenticationResponseJSON, challenge: string, passkey: PasskeyRow): Promise<{ ok: boolean; newCounter: number }> {
+      const { verifyAuthenticationResponse } = await library();
       try {
         const result = await verifyAuthenticationResponse({
           response,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { AccessRequestsRepository } from '../access-requests/access-requests.repository.ts';
 import type { LeasesRepository } from '../retention/leases.repository.ts';
 import { notices } from './notifications.messages.ts';
@@ -79,14 +79,21 @@ export function createEmailSender(deps: EmailSenderDeps) {
   const holder = randomUUID();
   const LEASE = 'email-sender';
   const leaseMs = Math.max(60_000, deps.timeoutMs * 4);
-  const transport = nodemailer.createTransport({
-    url: deps.smtpUrl,
-    connectionTimeout: deps.timeoutMs,
-    greetingTimeout: deps.timeoutMs,
-    socketTimeout: deps.timeoutMs,
-    disableFileAccess: true,
-    disableUrlAccess: true,
-  });
+  // Made at the first run: nodemailer's code is loaded only where email is configured.
+  let transport: Transporter | undefined;
+  const transportOf = async (): Promise<Transporter> => {
+    if (transport) return transport;
+    const { default: nodemailer } = await import('nodemailer');
+    transport ??= nodemailer.createTransport({
+      url: deps.smtpUrl,
+      connectionTimeout: deps.timeoutMs,
+      greetingTimeout: deps.timeoutMs,
+      socketTimeout: deps.timeoutMs,
+      disableFileAccess: true,
+      disableUrlAccess: true,
+    });
+    return transport;
+  };
   return {
     async run(now = new Date()): Promise<{ sent: number; failed: number } | null> {
       if (!(await deps.leases.acquire(LEASE, holder, leaseMs, now))) return null;
@@ -97,7 +104,7 @@ export function createEmailSender(deps: EmailSenderDeps) {
           // Renewed per email: a slow server never lets a second sender in meanwhile.
           if (!(await deps.leases.acquire(LEASE, holder, leaseMs))) break;
           try {
-            await transport.sendMail({ from: deps.from, to: email.toAddress, subject: email.subject, text: email.body });
+            await (await transportOf()).sendMail({ from: deps.from, to: email.toAddress, subject: email.subject, text: email.body });
             await deps.notifications.markSent(email.id, new Date());
             sent++;
           } catch (error) {
@@ -117,7 +124,7 @@ export function createEmailSender(deps: EmailSenderDeps) {
       }
       return { sent, failed };
     },
-    close: () => transport.close(),
+    close: () => transport?.close(),
   };
 }
 export type EmailSender = ReturnType<typeof createEmailSender>;

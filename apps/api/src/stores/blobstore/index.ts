@@ -1,11 +1,11 @@
 import path from 'node:path';
 import type { BlobStore } from './blob-store.ts';
 import { createFsBlobStore } from './fs-blob-store.ts';
-import { createS3BlobStore, type S3BlobStoreOptions } from './s3-blob-store.ts';
+import type { S3BlobStoreOptions } from './s3-blob-store.ts';
 
 export * from './blob-store.ts';
 export { createFsBlobStore } from './fs-blob-store.ts';
-export { createS3BlobStore, type S3BlobStoreOptions } from './s3-blob-store.ts';
+export type { S3BlobStoreOptions } from './s3-blob-store.ts';
 
 /** Where blobs live: DATA_DIR/blobs, or one S3-compatible bucket. */
 export type BlobStoreSettings = { kind: 'fs' } | ({ kind: 's3' } & S3BlobStoreOptions);
@@ -18,6 +18,8 @@ export type OpenedBlobStore = BlobStore & { readonly kind: 'fs' | 's3'; close():
 export async function openBlobStore(settings: BlobStoreSettings, dataDir: string): Promise<OpenedBlobStore> {
   if (settings.kind === 's3') {
     const { kind: _kind, ...options } = settings;
+    // Loaded only when configured: the AWS SDK is most of a megabyte of code to keep in memory.
+    const { createS3BlobStore } = await import('./s3-blob-store.ts');
     return Object.assign(createS3BlobStore(options), { kind: 's3' as const });
   }
   const store = await createFsBlobStore(path.join(dataDir, FS_BLOBS_DIR));
