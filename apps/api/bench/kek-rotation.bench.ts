@@ -216,6 +216,7 @@ async function main(): Promise<void> {
         MASTER_KEY: K1,
         MASTER_KEY_PREVIOUS: K0,
         JWT_SECRET: randomBytes(32).toString('hex'),
+        AUDIT_SIGNING_KEY: randomBytes(32).toString('hex'),
         ...batchSizeEnv,
       },
     });
