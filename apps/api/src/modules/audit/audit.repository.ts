@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { providerOf, type Prisma, type PrismaClient } from '../../db/client.ts';
 import type { AuditEvent } from './audit.operations.ts';
 
@@ -184,6 +185,8 @@ export function createAuditRepository(prisma: PrismaClient) {
         const last = batch.at(-1);
         if (!last || batch.length < batchSize) break;
         afterSeq = last.seq;
+        // SQLite answers synchronously: give requests a turn between batches of a long chain.
+        await nextTurn();
       }
       // A signed checkpoint names a record past the end: the tail was cut off.
       if (pending.size > 0) return { ok: false, checked, firstBrokenId: lastId, reason: 'records_missing_after_checkpoint' };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { KekStatus, Rotation } from '@sfe/contract';
 import { wrapDek, type KekRing } from '@sfe/crypto';
 import type { Actor } from '../../lib/actor.ts';
@@ -198,6 +199,9 @@ export function createKekService(deps: KekServiceDeps) {
         done += rows.length;
         await recordBatch(job.id, owner, details(committed.rewrapped), actorFields);
         options.onProgress?.({ done: Math.min(done, job.total), total: job.total });
+        // SQLite answers synchronously, so without this the whole rotation would run in
+        // one turn of the event loop and every request would wait for its end.
+        await nextTurn();
       }
       // Then the users' TOTP secrets, the other KEK-wrapped values.
       await rewrapTotpSecrets({

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { KekRing } from '@sfe/crypto';
 import { conflict, fail } from '../../lib/errors.ts';
 import type { AuditDetails } from '../audit/audit.operations.ts';
@@ -65,5 +66,7 @@ export async function rewrapTotpSecrets(options: {
     cursor = last.userId;
     await options.record(details(committed.rewrapped));
     options.onProgress(rows.length);
+    // Requests run between batches (SQLite answers synchronously; see kek.service.ts).
+    await nextTurn();
   }
 }

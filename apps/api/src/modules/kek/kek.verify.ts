@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DEFAULT_SEGMENT_SIZE, createDecryptStream, createRangeDecryptStream, type KekRing } from '@sfe/crypto';
@@ -96,6 +97,8 @@ export async function verifyDeks(options: {
     }
     cursor = rows.at(-1)?.id ?? null;
     options.onProgress?.({ done: Math.min(checked, total), total });
+    // Requests run between batches (SQLite answers synchronously; see kek.service.ts).
+    await nextTurn();
   }
   // TOTP secrets are KEK-wrapped too: each must open under the ring (named totp:<user id>).
   let userCursor: string | null = null;
@@ -112,6 +115,7 @@ export async function verifyDeks(options: {
     }
     userCursor = rows.at(-1)?.userId ?? null;
     options.onProgress?.({ done: Math.min(checked, total), total });
+    await nextTurn();
   }
   return { checked, ok: failed.length === 0, failed };
 }
