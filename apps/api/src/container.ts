@@ -1,5 +1,5 @@
 import type { Config } from './config.ts';
-import { createPrismaClient, loadDatabaseDriver } from './db/client.ts';
+import { openPrismaClient } from './db/client.ts';
 import { applyMigrations } from './db/migrate-runner.ts';
 import { fail } from './lib/errors.ts';
 import { createLimiter, type Limiter } from './lib/limiter.ts';
@@ -68,8 +68,7 @@ export interface ContainerOverrides {
  */
 export async function createContainer(config: Config, hooks: ContainerHooks, overrides: ContainerOverrides = {}) {
   await applyMigrations({ databaseUrl: config.databaseUrl });
-  await loadDatabaseDriver(config.databaseUrl);
-  const prisma = createPrismaClient(config.databaseUrl);
+  const prisma = await openPrismaClient(config.databaseUrl);
   const keyStore = await openKeyStore({
     ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
     dataDir: config.dataDir,

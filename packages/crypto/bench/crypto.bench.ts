@@ -82,9 +82,9 @@ function median(values: number[]): number {
 
 const mbps = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000);
 
-async function encryptToMemory(dek: Buffer, algorithm: FileAlgorithm): Promise<Buffer[]> {
+async function encryptToMemory(dek: Buffer, algorithm: FileAlgorithm, bytes = DATA): Promise<Buffer[]> {
   const chunks: Buffer[] = [];
-  await pipeline(generated(DATA), createEncryptStream(dek, AD, { algorithm }), new Writable({
+  await pipeline(generated(bytes), createEncryptStream(dek, AD, { algorithm }), new Writable({
     write(chunk: Buffer, _encoding, callback) {
       chunks.push(chunk);
       callback();
@@ -97,28 +97,38 @@ async function encryptToMemory(dek: Buffer, algorithm: FileAlgorithm): Promise<B
   return out;
 }
 
+/**
+ * One untimed warm-up round (JIT, heap), then RUNS timed rounds, each running every
+ * job once in the order given; the median of each job in MB/s over `bytes`.
+ */
+async function roundsMbps<K extends string>(bytes: number, jobs: Record<K, () => Promise<void>>): Promise<Record<K, number>> {
+  const names = Object.keys(jobs) as K[];
+  const samples = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<K, number[]>;
+  for (let run = -1; run < RUNS; run += 1) {
+    for (const name of names) {
+      const ms = await timed(jobs[name]);
+      if (run >= 0) samples[name].push(ms);
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, mbps(bytes, median(samples[name]))])) as Record<K, number>;
+}
+
 async function throughput(): Promise<string[]> {
   const rows: string[] = [];
   for (const algorithm of MODERN_ALGORITHMS) {
     const raw = algorithm as 'aes-256-gcm' | 'chacha20-poly1305';
     const dek = generateDek();
     const ciphertext = await encryptToMemory(dek, algorithm);
-    const samples = { rawEnc: [] as number[], segEnc: [] as number[], rawDec: [] as number[], segDec: [] as number[], rawGcm: [] as number[] };
     // Both decrypts read the same ciphertext chunks: a raw decrypt of the one
     // cached source block would be compared with a segmented decrypt reading
-    // 256 MiB from memory. The first round only warms up (JIT, heap).
-    for (let run = -1; run < RUNS; run += 1) {
-      const measure = async (values: number[], job: () => Promise<void>): Promise<void> => {
-        const ms = await timed(job);
-        if (run >= 0) values.push(ms);
-      };
-      await measure(samples.rawGcm, () => pipeline(generated(DATA), rawCipher('aes-256-gcm', false), sink()));
-      await measure(samples.rawEnc, () => pipeline(generated(DATA), rawCipher(raw, false), sink()));
-      await measure(samples.segEnc, () => pipeline(generated(DATA), createEncryptStream(dek, AD, { algorithm }), sink()));
-      await measure(samples.rawDec, () => pipeline(Readable.from(ciphertext, { objectMode: false }), rawCipher(raw, true), sink()));
-      await measure(samples.segDec, () => pipeline(Readable.from(ciphertext, { objectMode: false }), createDecryptStream(dek, AD), sink()));
-    }
-    const [rawGcm, rawEnc, segEnc, rawDec, segDec] = [samples.rawGcm, samples.rawEnc, samples.segEnc, samples.rawDec, samples.segDec].map((s) => mbps(DATA, median(s))) as [number, number, number, number, number];
+    // 256 MiB from memory.
+    const { rawGcm, rawEnc, segEnc, rawDec, segDec } = await roundsMbps(DATA, {
+      rawGcm: () => pipeline(generated(DATA), rawCipher('aes-256-gcm', false), sink()),
+      rawEnc: () => pipeline(generated(DATA), rawCipher(raw, false), sink()),
+      segEnc: () => pipeline(generated(DATA), createEncryptStream(dek, AD, { algorithm }), sink()),
+      rawDec: () => pipeline(Readable.from(ciphertext, { objectMode: false }), rawCipher(raw, true), sink()),
+      segDec: () => pipeline(Readable.from(ciphertext, { objectMode: false }), createDecryptStream(dek, AD), sink()),
+    });
     const row = (op: string, seg: number, base: number, baseName: string): string =>
       `| ${algorithm.padEnd(17)} | ${op.padEnd(7)} | ${seg.toFixed(0).padStart(9)} | ${`${base.toFixed(0).padStart(5)} ${baseName}`.padEnd(29)} | ${(seg / base).toFixed(2).padStart(5)} |`;
     rows.push(row('encrypt', segEnc, rawGcm, 'raw aes-256-gcm'));
@@ -186,30 +196,14 @@ async function slowPrimitives(): Promise<string[]> {
  */
 async function gcmJson(bytes: number): Promise<void> {
   const dek = generateDek();
-  const chunks: Buffer[] = [];
-  await pipeline(generated(bytes), createEncryptStream(dek, AD), new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      chunks.push(chunk);
-      callback();
-    },
-  }));
-  const blob = Buffer.concat(chunks);
-  chunks.length = 0;
-  const ciphertext: Buffer[] = [];
-  for (let i = 0; i < blob.length; i += CHUNK) ciphertext.push(blob.subarray(i, i + CHUNK));
-  const samples = { segEnc: [] as number[], segDec: [] as number[], rawEnc: [] as number[], rawDec: [] as number[] };
+  const ciphertext = await encryptToMemory(dek, 'aes-256-gcm', bytes);
   // Same-data baselines and one warm-up round, as in throughput().
-  for (let run = -1; run < RUNS; run += 1) {
-    const measure = async (values: number[], job: () => Promise<void>): Promise<void> => {
-      const ms = await timed(job);
-      if (run >= 0) values.push(ms);
-    };
-    await measure(samples.rawEnc, () => pipeline(generated(bytes), rawCipher('aes-256-gcm', false), sink()));
-    await measure(samples.segEnc, () => pipeline(generated(bytes), createEncryptStream(dek, AD), sink()));
-    await measure(samples.rawDec, () => pipeline(Readable.from(ciphertext, { objectMode: false }), rawCipher('aes-256-gcm', true), sink()));
-    await measure(samples.segDec, () => pipeline(Readable.from(ciphertext, { objectMode: false }), createDecryptStream(dek, AD), sink()));
-  }
-  const result = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, mbps(bytes, median(values))]));
+  const result = await roundsMbps(bytes, {
+    rawEnc: () => pipeline(generated(bytes), rawCipher('aes-256-gcm', false), sink()),
+    segEnc: () => pipeline(generated(bytes), createEncryptStream(dek, AD), sink()),
+    rawDec: () => pipeline(Readable.from(ciphertext, { objectMode: false }), rawCipher('aes-256-gcm', true), sink()),
+    segDec: () => pipeline(Readable.from(ciphertext, { objectMode: false }), createDecryptStream(dek, AD), sink()),
+  });
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

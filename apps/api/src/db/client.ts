@@ -63,6 +63,12 @@ export async function loadDatabaseDriver(databaseUrl: string): Promise<void> {
   postgres ??= { PrismaPg: adapter.PrismaPg, PrismaClient: client.PrismaClient };
 }
 
+/** loadDatabaseDriver, then createPrismaClient: what a process opening its database calls. */
+export async function openPrismaClient(databaseUrl: string): Promise<PrismaClient> {
+  await loadDatabaseDriver(databaseUrl);
+  return createPrismaClient(databaseUrl);
+}
+
 /**
  * The app's Prisma client for DATABASE_URL: a SQLite file (better-sqlite3) or
  * PostgreSQL (node-postgres pool; loadDatabaseDriver first). Apply migrations

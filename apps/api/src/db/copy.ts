@@ -1,4 +1,4 @@
-import { createPrismaClient, loadDatabaseDriver, providerOf, type Prisma, type PrismaClient } from './client.ts';
+import { openPrismaClient, providerOf, type Prisma, type PrismaClient } from './client.ts';
 import { applyMigrations } from './migrate-runner.ts';
 
 /**
@@ -135,9 +135,8 @@ const SNAPSHOT_TIMEOUT_MS = 6 * 3600_000;
 export async function snapshotToSqlite(fromUrl: string, toFile: string): Promise<void> {
   const toUrl = `file:${toFile}`;
   await applyMigrations({ databaseUrl: toUrl });
-  await loadDatabaseDriver(fromUrl);
-  const source = createPrismaClient(fromUrl);
-  const target = createPrismaClient(toUrl);
+  const source = await openPrismaClient(fromUrl);
+  const target = await openPrismaClient(toUrl);
   try {
     await source.$transaction(
       async (tx) => {
@@ -167,9 +166,8 @@ export async function copyDatabase<V>(options: {
   const batchSize = options.batchSize ?? COPY_BATCH;
   await applyMigrations({ databaseUrl: options.from });
   await applyMigrations({ databaseUrl: options.to });
-  await Promise.all([loadDatabaseDriver(options.from), loadDatabaseDriver(options.to)]);
-  const source = createPrismaClient(options.from);
-  const target = createPrismaClient(options.to);
+  const source = await openPrismaClient(options.from);
+  const target = await openPrismaClient(options.to);
   try {
     const before = await countRows(target);
     const occupied = Object.entries(before).filter(([, n]) => n > 0);

@@ -82,10 +82,7 @@ export function createAuditRepository(prisma: PrismaClient) {
   // the tip; the unique prev_hash settles races with other processes.
   let tail: Promise<unknown> = Promise.resolve();
 
-  /**
-   * Appends one record to the chain. prev_hash is unique, so two writers racing for
-   * the same predecessor cannot both win: the loser re-reads the tip and retries.
-   */
+  /** The next record's fields, linked to the current tip (or the purge anchor), and the seq after it. */
   async function nextRecord(db: Prisma.TransactionClient | PrismaClient, event: AuditEvent, id: string) {
     const tip = await db.cryptoLog.findFirst({ orderBy: { seq: 'desc' }, select: { seq: true, hash: true } });
     // After a purge of the whole log, the chain continues from the purge anchor.
@@ -126,8 +123,9 @@ export function createAuditRepository(prisma: PrismaClient) {
   }
 
   /**
-   * SQLite: AUTOINCREMENT is part of the transaction (a failed insert spends nothing), and
-   * the unique prev_hash makes the loser of a race between processes retry on the new tip.
+   * Appends one record to the chain. SQLite: AUTOINCREMENT is part of the transaction (a
+   * failed insert spends nothing), and prev_hash is unique, so of two writers racing for
+   * the same predecessor only one wins: the loser re-reads the tip and retries.
    */
   async function appendNow(event: AuditEvent, id: string): Promise<ChainHead> {
     if (postgres) return appendPostgres(event, id);
