@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  * plus test/pg/ (migrations, the audit chain, `sfe db copy`, backup, two replicas), which only runs here.
  *
  * Not repeated here, to keep the suite's time on two cores: tests of SQLite itself
- * (test/db/, kek/rotation-kill reads the WAL file, e2e/full-flow lists the SQLite files),
+^ * (test/db/ but its direct-read test, kek/rotation-kill reads the WAL file, e2e/full-flow lists the SQLite files),
  * the backup tests that take the SQLite file apart (test/pg/backup-pg.test.ts
  * is the drill on PostgreSQL), and tests whose subject is not the database
  * (configuration, HTTP hardening, canaries, resource limits, OpenAPI, compose, runbooks,
@@ -33,6 +33,7 @@ export default defineConfig({
       'test/mfa/*.test.ts',
       'test/routes/errors.test.ts',
       'test/kek/kek-pkcs11.test.ts',
+      'test/db/direct-read.test.ts',
     ],
     globalSetup: ['test/helpers/pg-global-setup.ts'],
     setupFiles: ['test/helpers/pg-setup.ts'],

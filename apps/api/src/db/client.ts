@@ -5,6 +5,7 @@ import { PrismaClient } from '../generated/prisma/client.ts';
 import type { PrismaClient as PostgresPrismaClient } from '../generated/prisma-postgresql/client.ts';
 import { databaseProvider, type DatabaseProvider } from './provider.ts';
 import { absoluteSqliteUrl } from './sqlite-url.ts';
+import { registerSqliteConnection, type SqliteConnection } from './direct-read.ts';
 import { cacheStatements, databaseOf } from './statement-cache.ts';
 
 /**
@@ -83,8 +84,10 @@ export function createPrismaClient(databaseUrl: string): PrismaClient {
     client = new postgres.PrismaClient({ adapter }) as unknown as PrismaClient;
   } else {
     const url = absoluteSqliteUrl(databaseUrl);
-    const adapter = withConnectionPragmas(new PrismaBetterSqlite3({ url, timeout: BUSY_TIMEOUT_MS }));
+    const connection: SqliteConnection = { database: null };
+    const adapter = withConnectionPragmas(new PrismaBetterSqlite3({ url, timeout: BUSY_TIMEOUT_MS }), connection);
     client = new PrismaClient({ adapter });
+    registerSqliteConnection(client, connection);
   }
   providers.set(client, provider);
   return client;
@@ -103,9 +106,10 @@ export function providerOf(prisma: PrismaClient): DatabaseProvider {
 /**
  * The adapter constructs its better-sqlite3 handle internally and offers no hook for
  * pragmas, so the factory is wrapped: each new connection runs the pragmas before
- * Prisma sees it, and its statements are cached (statement-cache.ts).
+ * Prisma sees it, its statements are cached (statement-cache.ts), and it is handed to
+ * the hot-path reads (direct-read.ts).
  */
-function withConnectionPragmas(factory: SqlDriverAdapterFactory): SqlDriverAdapterFactory {
+function withConnectionPragmas(factory: SqlDriverAdapterFactory, connection: SqliteConnection): SqlDriverAdapterFactory {
   return {
     provider: factory.provider,
     adapterName: factory.adapterName,
@@ -115,6 +119,7 @@ function withConnectionPragmas(factory: SqlDriverAdapterFactory): SqlDriverAdapt
         await adapter.executeScript(CONNECTION_PRAGMAS);
         const database = databaseOf(adapter);
         if (database !== null) cacheStatements(database);
+        connection.database = database;
       } catch (error) {
         await adapter.dispose();
         throw error;

@@ -34,8 +34,8 @@ export interface AuthPluginOptions {
   secret: string;
   accessTokenTtlSeconds: number;
   sessions: SessionStateRepository;
-  /** False when the account's role must have a second factor and it has none (MFA_REQUIRED_ROLES). */
-  mfaGate?: (userId: string, role: Role) => Promise<boolean>;
+  /** Whether a role must have a second factor (MFA_REQUIRED_ROLES); the session check reads whether it has one. */
+  mfaRequired?: (role: Role) => boolean;
 }
 
 /** Reachable without a second factor even by a role that needs one: sign-in and enrolment. */
@@ -86,7 +86,7 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions) {
       ip: request.ip,
       sessionFamily: claims.fid,
     };
-    if (options.mfaGate && !mfaExempt(request.routeOptions.url) && !(await options.mfaGate(user.id, user.role as Role))) {
+    if (options.mfaRequired?.(user.role as Role) && !user.hasSecondFactor && !mfaExempt(request.routeOptions.url)) {
       throw fail('MFA_REQUIRED', 'Your role needs a second factor: set up an authenticator app or a passkey on your profile first.');
     }
   });

@@ -1,4 +1,5 @@
-import type { PrismaClient } from '../../db/client.ts';
+import { Prisma, type PrismaClient } from '../../db/client.ts';
+import { readRows, toDate, toDateOrNull } from '../../db/direct-read.ts';
 
 export interface SessionState {
   id: string;
@@ -11,6 +12,8 @@ export interface SessionState {
   createdAt: Date;
   /** The token's session (refresh-token family) is the user's, not revoked and not expired. */
   sessionLive: boolean;
+  /** A confirmed authenticator app or a passkey (what an MFA-required role must have). */
+  hasSecondFactor: boolean;
 }
 
 interface SessionStateRow {
@@ -20,9 +23,10 @@ interface SessionStateRow {
   status: string;
   tokenVersion: number | bigint;
   publicKeyFingerprint: string | null;
-  keyGeneratedAt: Date | null;
-  createdAt: Date;
+  keyGeneratedAt: unknown;
+  createdAt: unknown;
   sessionLive: number | bigint | boolean;
+  hasSecondFactor: number | bigint | boolean;
 }
 
 /**
@@ -31,19 +35,25 @@ interface SessionStateRow {
  * read (users.id, refresh_tokens.family_id) in plain SQL rather than two Prisma queries:
  * each Prisma operation costs far more main-thread time than SQLite needs to answer it.
  * Nothing is cached: a disable, password change or logout shows on the very next request.
- * It also reads what `GET /auth/me` answers, so that route needs no statement of its own.
+ * It also reads what `GET /auth/me` answers, so that route needs no statement of its own,
+ * and whether the account has a second factor, for the MFA_REQUIRED gate.
  */
 export function createSessionStateRepository(prisma: PrismaClient) {
   return {
     async find(userId: string, familyId: string, now: Date): Promise<SessionState | null> {
-      const rows = await prisma.$queryRaw<SessionStateRow[]>`
-        SELECT u.id, u.username, u.role, u.status, u.token_version AS "tokenVersion",
-          u.public_key_fingerprint AS "publicKeyFingerprint", u.key_generated_at AS "keyGeneratedAt", u.created_at AS "createdAt",
-          EXISTS (
-            SELECT 1 FROM refresh_tokens t
-            WHERE t.family_id = ${familyId} AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > ${now}
-          ) AS "sessionLive"
-        FROM users u WHERE u.id = ${userId}`;
+      const rows = await readRows<SessionStateRow>(
+        prisma,
+        Prisma.sql`
+          SELECT u.id, u.username, u.role, u.status, u.token_version AS "tokenVersion",
+            u.public_key_fingerprint AS "publicKeyFingerprint", u.key_generated_at AS "keyGeneratedAt", u.created_at AS "createdAt",
+            EXISTS (
+              SELECT 1 FROM refresh_tokens t
+              WHERE t.family_id = ${familyId} AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > ${now}
+            ) AS "sessionLive",
+            (EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = u.id AND m.confirmed_at IS NOT NULL)
+              OR EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = u.id)) AS "hasSecondFactor"
+          FROM users u WHERE u.id = ${userId}`,
+      );
       const row = rows[0];
       if (row === undefined) return null;
       return {
@@ -53,11 +63,15 @@ export function createSessionStateRepository(prisma: PrismaClient) {
         status: row.status,
         tokenVersion: Number(row.tokenVersion),
         publicKeyFingerprint: row.publicKeyFingerprint,
-        keyGeneratedAt: row.keyGeneratedAt === null ? null : new Date(row.keyGeneratedAt),
-        createdAt: new Date(row.createdAt),
-        sessionLive: Number(row.sessionLive) === 1,
+        keyGeneratedAt: toDateOrNull(row.keyGeneratedAt),
+        createdAt: toDate(row.createdAt),
+        sessionLive: truthy(row.sessionLive),
+        hasSecondFactor: truthy(row.hasSecondFactor),
       };
     },
   };
 }
 export type SessionStateRepository = ReturnType<typeof createSessionStateRepository>;
+
+/** SQLite answers EXISTS with 0/1, PostgreSQL with a boolean. */
+const truthy = (value: number | bigint | boolean): boolean => value === true || Number(value) === 1;

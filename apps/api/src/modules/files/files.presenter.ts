@@ -1,17 +1,17 @@
 import type { FileMetadata, MyAccess } from '@sfe/contract';
-import { algorithmName, type FileRow } from './files.repository.ts';
+import type { FileSummary } from './files.repository.ts';
 
-export function toFileDto(row: FileRow, myAccess?: MyAccess): FileMetadata {
+export function toFileDto(row: FileSummary, myAccess?: MyAccess): FileMetadata {
   return {
     id: row.id,
     filename: row.filename,
     contentType: row.contentType,
-    size: Number(row.size),
+    size: row.size,
     sha256: row.sha256,
-    algorithm: algorithmName(row.algorithm),
+    algorithm: row.algorithm,
     description: row.description,
     ownerId: row.ownerId,
-    ownerName: row.owner.username,
+    ownerName: row.ownerName,
     createdAt: row.createdAt.toISOString(),
     ...(myAccess ? { myAccess } : {}),
   };

@@ -1,5 +1,6 @@
 import type { FileAlgorithm } from '@sfe/crypto';
-import type { EncryptionAlgorithm, Prisma, PrismaClient } from '../../db/client.ts';
+import { Prisma, type EncryptionAlgorithm, type PrismaClient } from '../../db/client.ts';
+import { readRows, toDate } from '../../db/direct-read.ts';
 import { likeLiteral } from '../../lib/like.ts';
 import { notices } from '../notifications/notifications.messages.ts';
 import type { NoticeWriter } from '../notifications/notifications.repository.ts';
@@ -36,6 +37,39 @@ const fileSelect = {
 
 export type FileRow = Prisma.EncryptedFileGetPayload<{ select: typeof fileSelect }>;
 
+/** What a listing shows of a file: no key material, no blob key. */
+export interface FileSummary {
+  id: string;
+  ownerId: string;
+  ownerName: string;
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  algorithm: FileAlgorithm;
+  description: string | null;
+  createdAt: Date;
+}
+
+export const summaryOf = (row: FileRow): FileSummary => ({
+  id: row.id,
+  ownerId: row.ownerId,
+  ownerName: row.owner.username,
+  filename: row.filename,
+  contentType: row.contentType,
+  size: Number(row.size),
+  sha256: row.sha256,
+  algorithm: algorithmName(row.algorithm),
+  description: row.description,
+  createdAt: row.createdAt,
+});
+
+/** A listing row as the drivers return it: the algorithm as stored (the enum's mapped name). */
+interface SummaryRow extends Omit<FileSummary, 'size' | 'createdAt'> {
+  size: number | bigint;
+  createdAt: unknown;
+}
+
 export interface FileListFilter {
   ownerId?: string;
   q?: string;
@@ -45,20 +79,6 @@ export interface FileListFilter {
 
 /** `notify`: consultants whose requests a deletion closes are told in the deletion's transaction. */
 export function createFilesRepository(prisma: PrismaClient, notify: NoticeWriter = async () => {}) {
-  /**
-   * Ids of live files whose name contains `q`, case folded (LOWER on both sides: SQLite's
-   * LIKE folds ASCII case, PostgreSQL's folds none). Prisma's `contains` passes _ and %
-   * through as wildcards, so this one filter is SQL. The CASTs give PostgreSQL a type
-   * for a parameter compared only with NULL.
-   */
-  async function idsWithNameContaining(q: string, ownerId: string | undefined): Promise<string[]> {
-    const rows = await prisma.$queryRaw<Array<{ id: string }>>`
-      SELECT id FROM encrypted_files
-      WHERE deleted_at IS NULL AND LOWER(filename) LIKE LOWER(${likeLiteral(q)}) ESCAPE '\\'
-        AND (CAST(${ownerId ?? null} AS TEXT) IS NULL OR owner_id = ${ownerId ?? null})`;
-    return rows.map((row) => row.id);
-  }
-
   return {
     create: (data: {
       id: string;
@@ -83,21 +103,32 @@ export function createFilesRepository(prisma: PrismaClient, notify: NoticeWriter
     findLive: (id: string): Promise<FileRow | null> =>
       prisma.encryptedFile.findFirst({ where: { id, deletedAt: null }, select: fileSelect }),
 
-    /** Newest first; the cursor is the id of the last item of the previous page. */
-    async list(filter: FileListFilter): Promise<{ rows: FileRow[]; nextCursor: string | null }> {
-      const rows = await prisma.encryptedFile.findMany({
-        where: {
-          deletedAt: null,
-          ...(filter.ownerId ? { ownerId: filter.ownerId } : {}),
-          ...(filter.q ? { id: { in: await idsWithNameContaining(filter.q, filter.ownerId) } } : {}),
-        },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: filter.limit + 1,
-        ...(filter.cursor ? { cursor: { id: filter.cursor }, skip: 1 } : {}),
-        select: fileSelect,
-      });
+    /**
+     * Newest first; the cursor is the id of the last item of the previous page. One
+     * statement on the hot-path reader (direct-read.ts), the owner's name joined.
+     * The name filter is `LOWER(filename) LIKE LOWER(pattern)`, the pattern's _ and %
+     * escaped: SQLite's LIKE folds ASCII case and PostgreSQL's folds none, so both sides
+     * are folded; Prisma's `contains` would pass _ and % through as wildcards.
+     */
+    async list(filter: FileListFilter): Promise<{ rows: FileSummary[]; nextCursor: string | null }> {
+      const conditions = [Prisma.sql`f.deleted_at IS NULL`];
+      if (filter.ownerId) conditions.push(Prisma.sql`f.owner_id = ${filter.ownerId}`);
+      if (filter.q) conditions.push(Prisma.sql`LOWER(f.filename) LIKE LOWER(${likeLiteral(filter.q)}) ESCAPE '\\'`);
+      if (filter.cursor) {
+        conditions.push(Prisma.sql`(f.created_at, f.id) < (SELECT c.created_at, c.id FROM encrypted_files c WHERE c.id = ${filter.cursor})`);
+      }
+      const rows = await readRows<SummaryRow>(
+        prisma,
+        Prisma.sql`
+          SELECT f.id, f.owner_id AS "ownerId", u.username AS "ownerName", f.filename, f.content_type AS "contentType",
+            f.size, f.sha256, f.algorithm, f.description, f.created_at AS "createdAt"
+          FROM encrypted_files f JOIN users u ON u.id = f.owner_id
+          WHERE ${Prisma.join(conditions, ' AND ')}
+          ORDER BY f.created_at DESC, f.id DESC
+          LIMIT ${filter.limit + 1}`,
+      );
       const more = rows.length > filter.limit;
-      const page = more ? rows.slice(0, filter.limit) : rows;
+      const page = (more ? rows.slice(0, filter.limit) : rows).map((row) => ({ ...row, size: Number(row.size), createdAt: toDate(row.createdAt) }));
       return { rows: page, nextCursor: more ? (page.at(-1)?.id ?? null) : null };
     },
 

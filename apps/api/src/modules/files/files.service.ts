@@ -23,7 +23,7 @@ import type { AccessRequestRow, AccessRequestsRepository } from '../access-reque
 import { blobAssociatedData, dekAssociatedData, unwrapFileDek } from './files.context.ts';
 import { effectiveStatus } from '../access-requests/access-requests.presenter.ts';
 import { toFileDto } from './files.presenter.ts';
-import type { FileRow, FilesRepository } from './files.repository.ts';
+import { summaryOf, type FileRow, type FilesRepository } from './files.repository.ts';
 
 export interface UploadInput {
   filename: string;
@@ -175,7 +175,7 @@ export function createFilesService(deps: FilesServiceDeps) {
           ipAddress: actor.ip,
           details: { fileId, algorithm: input.algorithm, size },
         });
-        return toFileDto(row);
+        return toFileDto(summaryOf(row));
       } catch (error) {
         // Nothing half-written: the blob goes, whether or not it was committed.
         await writer.abort().catch(() => undefined);
@@ -214,9 +214,9 @@ export function createFilesService(deps: FilesServiceDeps) {
 
     async get(actor: Actor, id: string): Promise<FileMetadata> {
       const file = visibleTo(actor, await files.findLive(id));
-      if (actor.role !== 'consultant') return toFileDto(file);
+      if (actor.role !== 'consultant') return toFileDto(summaryOf(file));
       const latest = await deps.accessRequests.latestStatusByFile(actor.id, [file.id]);
-      return toFileDto(file, effectiveAccess(latest.get(file.id), new Date()));
+      return toFileDto(summaryOf(file), effectiveAccess(latest.get(file.id), new Date()));
     },
 
     /** Owner download: the file row, after the ownership check. */

@@ -110,11 +110,8 @@ export function createMfaService(deps: MfaServiceDeps) {
   }
 
   return {
-    /** Whether the role must have a second factor, and whether the account has one. */
-    async gate(userId: string, role: Role): Promise<boolean> {
-      if (!deps.requiredRoles.includes(role)) return true;
-      return mfa.hasFactor(userId);
-    },
+    /** Whether the role must have a second factor (MFA_REQUIRED_ROLES). */
+    isRequired: (role: Role): boolean => deps.requiredRoles.includes(role),
 
     hasFactor: (userId: string) => mfa.hasFactor(userId),
 

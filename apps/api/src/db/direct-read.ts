@@ -1,0 +1,87 @@
+import Database from 'better-sqlite3';
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
+
+/**
+ * Reads on the per-request hot path (the session check, the file list) without Prisma's
+ * query pipeline. Through Prisma even a raw statement costs ~0.25 ms of main-thread
+ * time (request serialization, the interpreter, result mapping in both directions);
+ * SQLite answers the same indexed read in microseconds. So on SQLite the statement runs
+ * on the adapter's own better-sqlite3 connection, prepared once per SQL text; on
+ * PostgreSQL it goes through `$queryRaw` as before.
+ *
+ * Same connection, same semantics: Prisma's adapter also runs its queries on this one
+ * connection, synchronously, so a direct read sees exactly what a Prisma read at the
+ * same moment would. Reads only: writes stay in Prisma, where transactions are.
+ *
+ * The SQL is a `Prisma.sql` template (values bound, never spliced), written once for
+ * both engines; rows come back as each driver gives them, so mappers read dates with
+ * `toDate` and integers with `Number`.
+ */
+
+/** The connection a SQLite client's adapter opened (set on connect, replaced on reconnect). */
+export interface SqliteConnection {
+  database: Database.Database | null;
+}
+
+const sqliteConnections = new WeakMap<object, SqliteConnection>();
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement<unknown[]>>>();
+
+/** client.ts registers each SQLite client with the holder its adapter factory fills in. */
+export function registerSqliteConnection(client: object, connection: SqliteConnection): void {
+  sqliteConnections.set(client, connection);
+}
+
+/** The SQL texts are the templates in our repositories (a bounded set): no eviction. */
+function statementFor(database: Database.Database, sql: string): Database.Statement<unknown[]> {
+  let cache = statements.get(database);
+  if (cache === undefined) statements.set(database, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (statement === undefined) {
+    // The prototype's prepare: the instance's is the cache Prisma's adapter goes through.
+    statement = (Database.prototype.prepare as (this: Database.Database, source: string) => Database.Statement<unknown[]>).call(database, sql);
+    // Plain numbers: every integer column we read on these paths fits (sizes, versions).
+    statement.safeIntegers(false);
+    cache.set(sql, statement);
+  }
+  return statement;
+}
+
+/** Bound values as Prisma's SQLite adapter writes them (so comparisons with stored text hold). */
+function sqliteValue(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString().replace('Z', '+00:00');
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
+}
+
+async function openConnection(prisma: PrismaClient, connection: SqliteConnection): Promise<Database.Database> {
+  if (connection.database === null || !connection.database.open) await prisma.$connect();
+  if (connection.database === null || !connection.database.open) throw new Error('the SQLite connection is not open');
+  return connection.database;
+}
+
+/** Rows of one read-only statement; see the module comment. */
+export async function readRows<Row>(prisma: PrismaClient, query: Prisma.Sql): Promise<Row[]> {
+  const connection = sqliteConnections.get(prisma);
+  if (connection === undefined) return prisma.$queryRaw<Row[]>(query);
+  const database = await openConnection(prisma, connection);
+  return statementFor(database, query.sql).all(...query.values.map(sqliteValue)) as Row[];
+}
+
+/**
+ * A DATETIME as either driver returns it: a Date (PostgreSQL), the text Prisma writes
+ * ("2026-12-02T10:00:00.000+00:00"), SQLite's own CURRENT_TIMESTAMP text (UTC without
+ * a zone: "2026-12-02 10:00:00"), or epoch milliseconds.
+ */
+export function toDate(value: unknown): Date {
+  if (value instanceof Date) return value;
+  if (typeof value === 'number' || typeof value === 'bigint') return new Date(Number(value));
+  if (typeof value === 'string') {
+    const text = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$/.test(value) ? `${value.replace(' ', 'T')}Z` : value;
+    const date = new Date(text);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  throw new TypeError('not a stored date');
+}
+
+/** A nullable DATETIME. */
+export const toDateOrNull = (value: unknown): Date | null => (value === null || value === undefined ? null : toDate(value));

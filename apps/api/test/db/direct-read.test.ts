@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPrismaClient, Prisma, type PrismaClient } from '../../src/db/client.ts';
+import { readRows, toDate } from '../../src/db/direct-read.ts';
+import { applyMigrations } from '../../src/db/migrate-runner.ts';
+import { makeDataDir } from '../helpers/app.ts';
+import { testDatabaseUrl } from '../helpers/database.ts';
+
+// The hot-path reader against the real database (the SQLite file here, PostgreSQL in
+// the api-pg project): what it reads must be what Prisma reads, bound values included.
+
+let databaseUrl: string;
+let prisma: PrismaClient;
+let userId: string;
+
+beforeAll(async () => {
+  const dataDir = await makeDataDir();
+  databaseUrl = testDatabaseUrl(dataDir) ?? `file:${path.join(dataDir, 'sfe.db')}`;
+  await applyMigrations({ databaseUrl });
+  prisma = await openPrismaClient(databaseUrl);
+  userId = randomUUID();
+  await prisma.user.create({ data: { id: userId, username: `direct-${userId.slice(0, 8)}`, usernameKey: `direct-${userId.slice(0, 8)}`, passwordHash: 'x', role: 'organization' } });
+});
+afterAll(async () => {
+  await prisma.$disconnect();
+});
+
+describe('readRows', () => {
+  it('connects by itself: the first statement of a fresh client, and again after a disconnect', async () => {
+    const fresh = await openPrismaClient(databaseUrl);
+    try {
+      expect(await readRows<{ id: string }>(fresh, Prisma.sql`SELECT id FROM users WHERE id = ${userId}`)).toEqual([{ id: userId }]);
+      await fresh.$disconnect();
+      expect(await readRows<{ id: string }>(fresh, Prisma.sql`SELECT id FROM users WHERE id = ${userId}`)).toEqual([{ id: userId }]);
+    } finally {
+      await fresh.$disconnect();
+    }
+  });
+
+  it('binds a Date exactly as Prisma stores it: > and >= at the millisecond agree with Prisma', async () => {
+    const familyId = randomUUID();
+    const at = new Date('2031-05-06T07:08:09.123Z');
+    const offsets = [-1, 0, 1];
+    for (const offset of offsets) {
+      await prisma.refreshToken.create({
+        data: { id: `${familyId}-${offset}`, userId, familyId, tokenHash: randomUUID(), expiresAt: new Date(at.getTime() + offset) },
+      });
+    }
+    const ids = (rows: Array<{ id: string }>) => rows.map((row) => row.id).sort();
+    for (const [operator, where] of [
+      ['>', { gt: at }],
+      ['>=', { gte: at }],
+    ] as const) {
+      const direct = await readRows<{ id: string }>(
+        prisma,
+        Prisma.sql`SELECT id FROM refresh_tokens WHERE family_id = ${familyId} AND expires_at ${Prisma.raw(operator)} ${at}`,
+      );
+      const viaPrisma = await prisma.refreshToken.findMany({ where: { familyId, expiresAt: where }, select: { id: true } });
+      expect(ids(direct)).toEqual(ids(viaPrisma));
+      expect(direct).toHaveLength(operator === '>' ? 1 : 2);
+    }
+  });
+
+  it('reads what Prisma wrote a moment before, and its dates come back as the same instants', async () => {
+    const createdAt = new Date('2030-01-02T03:04:05.678Z');
+    const id = randomUUID();
+    await prisma.encryptedFile.create({
+      data: {
+        id, ownerId: userId, filename: 'a.txt', contentType: 'text/plain', size: 9_007_199_254n, sha256: 'ab'.repeat(32),
+        algorithm: 'aes_256_gcm', blobKey: randomUUID(), createdAt,
+      },
+    });
+    const [row] = await readRows<{ size: number | bigint; algorithm: string; createdAt: unknown }>(
+      prisma,
+      Prisma.sql`SELECT size, algorithm, created_at AS "createdAt" FROM encrypted_files WHERE id = ${id}`,
+    );
+    expect(Number(row?.size)).toBe(9_007_199_254);
+    // The enum's mapped name, as stored: what @sfe/crypto calls the algorithm.
+    expect(row?.algorithm).toBe('aes-256-gcm');
+    expect(toDate(row?.createdAt).toISOString()).toBe(createdAt.toISOString());
+  });
+});
+
+describe('toDate', () => {
+  it('reads every form a driver returns, and SQLite CURRENT_TIMESTAMP text as UTC', () => {
+    const instant = '2026-12-02T10:00:00.000Z';
+    expect(toDate(new Date(instant)).toISOString()).toBe(instant);
+    expect(toDate('2026-12-02T10:00:00.000+00:00').toISOString()).toBe(instant);
+    expect(toDate('2026-12-02 10:00:00').toISOString()).toBe(instant);
+    expect(toDate(Date.parse(instant)).toISOString()).toBe(instant);
+    expect(toDate(BigInt(Date.parse(instant))).toISOString()).toBe(instant);
+    expect(() => toDate('not a date')).toThrow(TypeError);
+    expect(() => toDate(null)).toThrow(TypeError);
+  });
+});
