@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPrismaClient, Prisma, type PrismaClient } from '../../src/db/client.ts';
 import { readRows, toDate } from '../../src/db/direct-read.ts';
 import { applyMigrations } from '../../src/db/migrate-runner.ts';
+import { createFilesRepository } from '../../src/modules/files/files.repository.ts';
 import { makeDataDir } from '../helpers/app.ts';
 import { testDatabaseUrl } from '../helpers/database.ts';
 
@@ -79,6 +80,34 @@ describe('readRows', () => {
     // The enum's mapped name, as stored: what @sfe/crypto calls the algorithm.
     expect(row?.algorithm).toBe('aes-256-gcm');
     expect(toDate(row?.createdAt).toISOString()).toBe(createdAt.toISOString());
+  });
+});
+
+describe('the file list on the reader', () => {
+  it('pages through files created in the same millisecond without skipping or repeating one', async () => {
+    const ownerId = randomUUID();
+    await prisma.user.create({ data: { id: ownerId, username: `pager-${ownerId.slice(0, 8)}`, usernameKey: `pager-${ownerId.slice(0, 8)}`, passwordHash: 'x', role: 'organization' } });
+    const same = new Date('2030-06-01T00:00:00.000Z');
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const id = randomUUID();
+      ids.push(id);
+      await prisma.encryptedFile.create({
+        data: { id, ownerId, filename: `same-${i}.txt`, contentType: 'text/plain', size: 1n, sha256: 'ab'.repeat(32), algorithm: 'aes_256_gcm', blobKey: randomUUID(), createdAt: i < 5 ? same : new Date(same.getTime() + i) },
+      });
+    }
+    const files = createFilesRepository(prisma);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const result = await files.list({ ownerId, limit: 2, ...(cursor ? { cursor } : {}) });
+      seen.push(...result.rows.map((row) => row.id));
+      if (result.nextCursor === null) break;
+      cursor = result.nextCursor;
+    }
+    // Newest first, ties by id descending: the two later files, then the five equal ones.
+    const expected = [ids[6], ids[5], ...ids.slice(0, 5).sort().reverse()];
+    expect(seen).toEqual(expected);
   });
 });
 

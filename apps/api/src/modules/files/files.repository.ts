@@ -77,6 +77,30 @@ export interface FileListFilter {
   cursor?: string;
 }
 
+/**
+ * One page of the file list as one statement for the hot-path reader (direct-read.ts),
+ * the owner's name joined, read in the order of an index (owner, created_at, id) or
+ * (created_at, id): never a sort of every file. The name filter is
+ * `LOWER(filename) LIKE LOWER(pattern)` with the pattern's _ and % escaped: SQLite's
+ * LIKE folds ASCII case and PostgreSQL's folds none, so both sides are folded; Prisma's
+ * `contains` would pass _ and % through as wildcards.
+ */
+export function fileListQuery(filter: FileListFilter): Prisma.Sql {
+  const conditions = [Prisma.sql`f.deleted_at IS NULL`];
+  if (filter.ownerId) conditions.push(Prisma.sql`f.owner_id = ${filter.ownerId}`);
+  if (filter.q) conditions.push(Prisma.sql`LOWER(f.filename) LIKE LOWER(${likeLiteral(filter.q)}) ESCAPE '\\'`);
+  if (filter.cursor) {
+    conditions.push(Prisma.sql`(f.created_at, f.id) < (SELECT c.created_at, c.id FROM encrypted_files c WHERE c.id = ${filter.cursor})`);
+  }
+  return Prisma.sql`
+    SELECT f.id, f.owner_id AS "ownerId", u.username AS "ownerName", f.filename, f.content_type AS "contentType",
+      f.size, f.sha256, f.algorithm, f.description, f.created_at AS "createdAt"
+    FROM encrypted_files f JOIN users u ON u.id = f.owner_id
+    WHERE ${Prisma.join(conditions, ' AND ')}
+    ORDER BY f.created_at DESC, f.id DESC
+    LIMIT ${filter.limit + 1}`;
+}
+
 /** `notify`: consultants whose requests a deletion closes are told in the deletion's transaction. */
 export function createFilesRepository(prisma: PrismaClient, notify: NoticeWriter = async () => {}) {
   return {
@@ -103,30 +127,9 @@ export function createFilesRepository(prisma: PrismaClient, notify: NoticeWriter
     findLive: (id: string): Promise<FileRow | null> =>
       prisma.encryptedFile.findFirst({ where: { id, deletedAt: null }, select: fileSelect }),
 
-    /**
-     * Newest first; the cursor is the id of the last item of the previous page. One
-     * statement on the hot-path reader (direct-read.ts), the owner's name joined.
-     * The name filter is `LOWER(filename) LIKE LOWER(pattern)`, the pattern's _ and %
-     * escaped: SQLite's LIKE folds ASCII case and PostgreSQL's folds none, so both sides
-     * are folded; Prisma's `contains` would pass _ and % through as wildcards.
-     */
+    /** Newest first; the cursor is the id of the last item of the previous page. */
     async list(filter: FileListFilter): Promise<{ rows: FileSummary[]; nextCursor: string | null }> {
-      const conditions = [Prisma.sql`f.deleted_at IS NULL`];
-      if (filter.ownerId) conditions.push(Prisma.sql`f.owner_id = ${filter.ownerId}`);
-      if (filter.q) conditions.push(Prisma.sql`LOWER(f.filename) LIKE LOWER(${likeLiteral(filter.q)}) ESCAPE '\\'`);
-      if (filter.cursor) {
-        conditions.push(Prisma.sql`(f.created_at, f.id) < (SELECT c.created_at, c.id FROM encrypted_files c WHERE c.id = ${filter.cursor})`);
-      }
-      const rows = await readRows<SummaryRow>(
-        prisma,
-        Prisma.sql`
-          SELECT f.id, f.owner_id AS "ownerId", u.username AS "ownerName", f.filename, f.content_type AS "contentType",
-            f.size, f.sha256, f.algorithm, f.description, f.created_at AS "createdAt"
-          FROM encrypted_files f JOIN users u ON u.id = f.owner_id
-          WHERE ${Prisma.join(conditions, ' AND ')}
-          ORDER BY f.created_at DESC, f.id DESC
-          LIMIT ${filter.limit + 1}`,
-      );
+      const rows = await readRows<SummaryRow>(prisma, fileListQuery(filter));
       const more = rows.length > filter.limit;
       const page = (more ? rows.slice(0, filter.limit) : rows).map((row) => ({ ...row, size: Number(row.size), createdAt: toDate(row.createdAt) }));
       return { rows: page, nextCursor: more ? (page.at(-1)?.id ?? null) : null };
