@@ -15,7 +15,7 @@ RUN npx -y pnpm@10.34.9 install --frozen-lockfile \
   && npx -y pnpm@10.34.9 --filter @sfe/web build
 
 FROM node:20-bookworm-slim AS runtime
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/data UV_THREADPOOL_SIZE=8 MALLOC_ARENA_MAX=2 SFE_WEB_DIST=/app/apps/web/dist
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/data UV_THREADPOOL_SIZE=8 MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=4194304 SFE_WEB_DIST=/app/apps/web/dist
 WORKDIR /app
 COPY --from=build --chown=root:root /app /app
 # The only writable place besides a tmpfs /tmp (compose mounts the root filesystem read-only).

@@ -208,7 +208,7 @@ async function main(): Promise<void> {
   const summary: string[][] = [];
   try {
     await Promise.all([mkdir(path.join(root, 'sfe')), mkdir(path.join(root, 'baseline'))]);
-    // As `pnpm start` runs it (UV_THREADPOOL_SIZE=8, MALLOC_ARENA_MAX=2), in production mode, quiet logs.
+    // As `pnpm start` runs it (UV_THREADPOOL_SIZE=8, MALLOC_ARENA_MAX=2, MALLOC_MMAP_THRESHOLD_=4 MiB), in production mode, quiet logs.
     // TRUST_PROXY lets the login loop spread its requests over client addresses.
     const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
     const sfe = await startServer({
@@ -218,6 +218,7 @@ async function main(): Promise<void> {
         LOG_LEVEL: 'warn',
         UV_THREADPOOL_SIZE: '8',
         MALLOC_ARENA_MAX: '2',
+        MALLOC_MMAP_THRESHOLD_: String(4 * MiB),
         TRUST_PROXY: 'true',
         MASTER_KEY: randomBytes(32).toString('hex'),
         JWT_SECRET: randomBytes(32).toString('hex'),
@@ -229,7 +230,7 @@ async function main(): Promise<void> {
     const baseline = await startServer({
       dataDir: path.join(root, 'baseline'),
       entry: 'apps/api/bench/baseline-server.ts',
-      env: { UV_THREADPOOL_SIZE: '8', MALLOC_ARENA_MAX: '2' },
+      env: { UV_THREADPOOL_SIZE: '8', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: String(4 * MiB) },
     });
     servers.push(baseline);
     await sleep(IDLE_SETTLE_MS);
