@@ -1,28 +1,17 @@
-import { Prisma, type PrismaClient } from '../../db/client.ts';
+import { Prisma, type PrismaClient, type User } from '../../db/client.ts';
 import { readRows, toDate, toDateOrNull } from '../../db/direct-read.ts';
 
-export interface SessionState {
-  id: string;
-  username: string;
-  role: string;
-  status: string;
-  tokenVersion: number;
-  publicKeyFingerprint: string | null;
-  keyGeneratedAt: Date | null;
-  createdAt: Date;
+/** The account as the session check reads it: the user's own columns, typed by Prisma. */
+export type SessionState = Pick<User, 'id' | 'username' | 'role' | 'status' | 'tokenVersion' | 'publicKeyFingerprint' | 'keyGeneratedAt' | 'createdAt'> & {
   /** The token's session (refresh-token family) is the user's, not revoked and not expired. */
   sessionLive: boolean;
   /** A confirmed authenticator app or a passkey (what an MFA-required role must have). */
   hasSecondFactor: boolean;
-}
+};
 
-interface SessionStateRow {
-  id: string;
-  username: string;
-  role: string;
-  status: string;
+/** A row as either driver returns it (enums as their text, integers maybe as bigint, dates in several forms). */
+interface SessionStateRow extends Pick<SessionState, 'id' | 'username' | 'role' | 'status' | 'publicKeyFingerprint'> {
   tokenVersion: number | bigint;
-  publicKeyFingerprint: string | null;
   keyGeneratedAt: unknown;
   createdAt: unknown;
   sessionLive: number | bigint | boolean;
@@ -32,7 +21,7 @@ interface SessionStateRow {
 /**
  * The per-request authentication check as ONE statement: the account's state and its
  * session's liveness. It runs on every authenticated request, so it is a single indexed
- * read (users.id, refresh_tokens.family_id) in plain SQL rather than two Prisma queries:
+ * read (users.id, then indexed lookups of its tokens and factors) in plain SQL, not Prisma queries:
  * each Prisma operation costs far more main-thread time than SQLite needs to answer it.
  * Nothing is cached: a disable, password change or logout shows on the very next request.
  * It also reads what `GET /auth/me` answers, so that route needs no statement of its own,
