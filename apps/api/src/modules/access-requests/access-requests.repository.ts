@@ -1,4 +1,5 @@
-import type { AccessRequestStatus, Prisma, PrismaClient } from '../../db/client.ts';
+import { Prisma, type AccessRequestStatus, type PrismaClient } from '../../db/client.ts';
+import { readRows, toDateOrNull } from '../../db/direct-read.ts';
 import type { Notice, NoticeWriter, Tx } from '../notifications/notifications.repository.ts';
 
 const requestSelect = {
@@ -123,14 +124,18 @@ export function createAccessRequestsRepository(prisma: PrismaClient, notify: Not
     exists: async (id: string) => (await prisma.accessRequest.count({ where: { id } })) > 0,
 
     /** The latest request of a consultant for each of the given files. */
+    /** On the file list's hot path, so on the direct reader (db/direct-read.ts). */
     async latestStatusByFile(consultantId: string, fileIds: string[]): Promise<Map<string, { status: AccessRequestStatus; expiresAt: Date | null }>> {
-      const rows = await prisma.accessRequest.findMany({
-        where: { consultantId, fileId: { in: fileIds } },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        select: { fileId: true, status: true, expiresAt: true },
-      });
       const latest = new Map<string, { status: AccessRequestStatus; expiresAt: Date | null }>();
-      for (const row of rows) if (!latest.has(row.fileId)) latest.set(row.fileId, row);
+      if (fileIds.length === 0) return latest;
+      const rows = await readRows<{ fileId: string; status: AccessRequestStatus; expiresAt: unknown }>(
+        prisma,
+        Prisma.sql`
+          SELECT file_id AS "fileId", status, expires_at AS "expiresAt" FROM access_requests
+          WHERE consultant_id = ${consultantId} AND file_id IN (${Prisma.join(fileIds)})
+          ORDER BY created_at DESC, id DESC`,
+      );
+      for (const row of rows) if (!latest.has(row.fileId)) latest.set(row.fileId, { status: row.status, expiresAt: toDateOrNull(row.expiresAt) });
       return latest;
     },
 
