@@ -23,6 +23,8 @@ import { loginLoops, remove, timedDownload, timedUpload, type Target, type Timed
 //   BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'   node flags for the SFE server
 
 const MiB = 1024 * 1024;
+/** The node flags `pnpm start` and the Dockerfile give the server (README.md here says why). */
+const PRODUCTION_NODE_FLAGS = ['--no-allocation-site-pretenuring'];
 const QUICK = process.env.BENCH_QUICK === '1';
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'json,transfer,login,crypto').split(',').map((s) => s.trim()));
 const SIZES = QUICK
@@ -210,7 +212,7 @@ async function main(): Promise<void> {
     await Promise.all([mkdir(path.join(root, 'sfe')), mkdir(path.join(root, 'baseline'))]);
     // As `pnpm start` runs it (UV_THREADPOOL_SIZE=8, MALLOC_ARENA_MAX=2, MALLOC_MMAP_THRESHOLD_=4 MiB), in production mode, quiet logs.
     // TRUST_PROXY lets the login loop spread its requests over client addresses.
-    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+    const nodeArgs = [...PRODUCTION_NODE_FLAGS, ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')];
     const sfe = await startServer({
       dataDir: path.join(root, 'sfe'),
       env: {
@@ -231,6 +233,7 @@ async function main(): Promise<void> {
       dataDir: path.join(root, 'baseline'),
       entry: 'apps/api/bench/baseline-server.ts',
       env: { UV_THREADPOOL_SIZE: '8', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: String(4 * MiB) },
+      nodeArgs: PRODUCTION_NODE_FLAGS,
     });
     servers.push(baseline);
     await sleep(IDLE_SETTLE_MS);

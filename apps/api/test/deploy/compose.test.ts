@@ -238,11 +238,23 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/^USER node$/m);
     expect(runtime.indexOf('USER node')).toBeLessThan(runtime.indexOf('CMD '));
     expect(runtime).toMatch(/^HEALTHCHECK .*http:\/\/127\.0\.0\.1:3000\/readyz/m);
-    expect(runtime).toMatch(/^CMD \["node", "--import", "tsx", "apps\/api\/src\/server.ts"\]$/m);
+    expect(runtime).toMatch(/^CMD \["node", "--no-allocation-site-pretenuring", "--import", "tsx", "apps\/api\/src\/server.ts"\]$/m);
     expect(dockerfile).not.toMatch(/MASTER_KEY|JWT_SECRET|PASSWORD|SECRET_ACCESS/);
     expect(dockerfile).not.toMatch(/^ADD /m);
     expect(dockerfile).not.toMatch(/:latest/);
     const ignore = await readFile(path.join(root, '.dockerignore'), 'utf8');
     expect(ignore.split('\n')).toEqual(expect.arrayContaining(['data', '**/node_modules', '.git', '.env']));
+  });
+
+  it('runs the server with the node flags and allocator settings of `pnpm start` (apps/api/bench/README.md says why)', async () => {
+    const scripts = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')).scripts as Record<string, string>;
+    const runtime = stages[1] ?? '';
+    for (const setting of ['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=4194304', 'UV_THREADPOOL_SIZE=8']) {
+      expect(scripts.start).toContain(setting);
+      expect(scripts.dev).toContain(setting);
+      expect(runtime).toMatch(new RegExp(`^ENV .*\\b${setting}\\b`, 'm'));
+    }
+    expect(scripts.start).toContain('node --no-allocation-site-pretenuring --import tsx apps/api/src/server.ts');
+    expect(scripts.dev).toContain('node --no-allocation-site-pretenuring --import tsx');
   });
 });
