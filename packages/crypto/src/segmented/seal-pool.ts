@@ -92,7 +92,7 @@ class WorkerEncryptStream extends Duplex implements HashingEncryptStream {
     let offset = 0;
     while (offset < chunk.length) {
       if (this.#batch === null) {
-        this.#batch = Buffer.from(new ArrayBuffer(this.#batchBytes));
+        this.#batch = Buffer.allocUnsafeSlow(this.#batchBytes);
         this.#filled = 0;
       }
       const copied = chunk.copy(this.#batch, this.#filled, offset);

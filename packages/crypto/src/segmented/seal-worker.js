@@ -128,14 +128,14 @@ function handle(message) {
     // A segment is sealed only once a byte beyond it is here: it is then not the last.
     const { segmentSize } = state;
     const count = state.queued > segmentSize ? Math.floor((state.queued - 1) / segmentSize) : 0;
-    const out = Buffer.from(new ArrayBuffer(count * (segmentSize + TAG_LENGTH)));
+    const out = Buffer.allocUnsafeSlow(count * (segmentSize + TAG_LENGTH));
     let offset = 0;
     for (let i = 0; i < count; i++) offset = sealSegment(state, segmentSize, false, out, offset);
     reply({ t: 'sealed', id: message.id, sealed: out.buffer, length: offset }, [out.buffer]);
     return;
   }
   // end: the rest (0..segmentSize bytes) is the last segment.
-  const out = Buffer.from(new ArrayBuffer(state.queued + TAG_LENGTH));
+  const out = Buffer.allocUnsafeSlow(state.queued + TAG_LENGTH);
   const length = sealSegment(state, state.queued, true, out, 0);
   const sha256 = state.hash.digest('hex');
   streams.delete(message.id);
