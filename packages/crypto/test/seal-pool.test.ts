@@ -87,6 +87,19 @@ describe('seal worker pool', () => {
     expect(idle.workerCount).toBe(0);
   });
 
+  it('ends a worker left without streams for idleMs, and starts another for the next stream', async () => {
+    const sealer = pool({ idleMs: 20 });
+    const dek = generateDek();
+    const plaintext = randomBytes(100_000);
+    const first = Buffer.concat(await chunksOf(chunked(plaintext), sealer.createEncryptStream(dek, AD)));
+    expect(sealer.workerCount).toBe(1);
+    for (let i = 0; i < 500 && sealer.workerCount > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(sealer.workerCount).toBe(0);
+    const second = Buffer.concat(await chunksOf(chunked(plaintext), sealer.createEncryptStream(dek, AD)));
+    expect(sealer.workerCount).toBe(1);
+    for (const ciphertext of [first, second]) expect((await decrypt(dek, AD, ciphertext)).equals(plaintext)).toBe(true);
+  });
+
   describe.each(MODERN_ALGORITHMS)('%s', (algorithm: FileAlgorithm) => {
     // A small batch puts segments across batch boundaries; the default one keeps them inside.
     it.each([

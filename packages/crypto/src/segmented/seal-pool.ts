@@ -6,7 +6,9 @@
  *
  * - Workers start on the first stream, never at import; `maxWorkers` at most,
  *   shared by all streams. A worker is unref'd whenever no reply is awaited,
- *   so an idle pool never keeps the process alive; `close()` ends them.
+ *   so an idle pool never keeps the process alive; one without streams for
+ *   `idleMs` ends (a thread keeps tens of MiB after a large upload), and
+ *   `close()` ends them all.
  * - Plaintext goes over in batches (`batchBytes`, copied once into a buffer
  *   that is transferred, not copied again); a stream has at most `window`
  *   batches in flight and holds its write callback while the window is full
@@ -41,10 +43,13 @@ export interface SealPoolOptions {
   batchBytes?: number;
   /** Batches one stream may have in flight; default 2. */
   window?: number;
+  /** A worker without streams for this long ends; the next stream starts another. Default 30 s. */
+  idleMs?: number;
 }
 
 const DEFAULT_BATCH_BYTES = 1024 * 1024;
 const DEFAULT_WINDOW = 2;
+const DEFAULT_IDLE_MS = 30_000;
 const WORKER_URL = new URL('./seal-worker.js', import.meta.url);
 
 type Callback = (error?: Error | null) => void;
@@ -196,6 +201,7 @@ interface Slot {
   /** Messages sent that still await a reply; the worker is ref'd while this is > 0. */
   awaited: number;
   lost: boolean;
+  idleTimer: NodeJS.Timeout | null;
 }
 
 let openWithRandomness: (
@@ -210,6 +216,7 @@ export class SealWorkerPool {
   readonly #maxWorkers: number;
   readonly #batchBytes: number;
   readonly #window: number;
+  readonly #idleMs: number;
   readonly #workerUrl: URL;
   #slots: Slot[] = [];
   #nextId = 1;
@@ -226,6 +233,7 @@ export class SealWorkerPool {
     this.#maxWorkers = positiveInteger(options.maxWorkers ?? (availableParallelism() > 2 ? 2 : 1), 'maxWorkers');
     this.#batchBytes = positiveInteger(options.batchBytes ?? DEFAULT_BATCH_BYTES, 'batchBytes');
     this.#window = positiveInteger(options.window ?? DEFAULT_WINDOW, 'window');
+    this.#idleMs = positiveInteger(options.idleMs ?? DEFAULT_IDLE_MS, 'idleMs');
   }
 
   /** Workers running now (0 until the first stream). */
@@ -274,6 +282,8 @@ export class SealWorkerPool {
     if (isLegacyAlgorithm(algorithm)) return createHashingEncryptStream(dek, associatedData, header);
     if (this.#closed) throw new Error('the seal worker pool is closed');
     const slot = this.#slotForNewStream();
+    if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
+    slot.idleTimer = null;
     const id = this.#nextId++;
     const channel: Channel = {
       post: (message, transfer) => {
@@ -286,6 +296,7 @@ export class SealWorkerPool {
       },
       release: () => {
         slot.streams.delete(id);
+        if (slot.streams.size === 0) this.#retireWhenIdle(slot);
       },
     };
     const stream = new WorkerEncryptStream(channel, id, header, this.#batchBytes, this.#window);
@@ -323,7 +334,7 @@ export class SealWorkerPool {
     // No execArgv: the worker is plain JavaScript and needs none of the parent's loaders.
     const worker = new Worker(this.#workerUrl, { execArgv: [] });
     worker.unref();
-    const slot: Slot = { worker, streams: new Map(), awaited: 0, lost: false };
+    const slot: Slot = { worker, streams: new Map(), awaited: 0, lost: false, idleTimer: null };
     worker.on('message', (message: FromWorker) => {
       slot.awaited -= 1;
       if (slot.awaited === 0) worker.unref();
@@ -336,9 +347,22 @@ export class SealWorkerPool {
     return slot;
   }
 
+  #retireWhenIdle(slot: Slot): void {
+    if (slot.lost || slot.idleTimer !== null) return;
+    slot.idleTimer = setTimeout(() => {
+      slot.idleTimer = null;
+      if (slot.streams.size > 0) return;
+      this.#lose(slot, new Error('the seal worker was idle'));
+      void slot.worker.terminate();
+    }, this.#idleMs);
+    slot.idleTimer.unref();
+  }
+
   #lose(slot: Slot, error: Error): void {
     if (slot.lost) return;
     slot.lost = true;
+    if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
+    slot.idleTimer = null;
     this.#slots = this.#slots.filter((other) => other !== slot);
     slot.worker.unref();
     for (const stream of [...slot.streams.values()]) stream.onWorkerLost(error);
