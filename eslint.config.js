@@ -39,7 +39,7 @@ export default tseslint.config(
   },
   {
     // The crypto core: node:* and its one vetted library; nothing of the app, no env, no I/O frameworks.
-    files: ['packages/crypto/src/**/*.ts'],
+    files: ['packages/crypto/src/**/*.{ts,js}'],
     rules: {
       'no-restricted-imports': [
         'error',

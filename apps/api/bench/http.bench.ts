@@ -66,6 +66,8 @@ interface Row {
   ceilingStartRss: number;
   sfeCpuPerGiB: number;
   ceilingCpuPerGiB: number;
+  sfeMainCpuPerGiB: number;
+  ceilingMainCpuPerGiB: number;
 }
 
 interface Samples {
@@ -92,11 +94,13 @@ function summarize(size: { label: string; bytes: number }, sfe: Samples, base: S
     ceilingStartRss: Math.min(...base[direction].map((s) => s.startRss)),
     sfeCpuPerGiB: median(sfe[direction].map((s) => s.cpuSeconds)) / (size.bytes / 1024 ** 3),
     ceilingCpuPerGiB: median(base[direction].map((s) => s.cpuSeconds)) / (size.bytes / 1024 ** 3),
+    sfeMainCpuPerGiB: median(sfe[direction].map((s) => s.mainThreadCpuSeconds)) / (size.bytes / 1024 ** 3),
+    ceilingMainCpuPerGiB: median(base[direction].map((s) => s.mainThreadCpuSeconds)) / (size.bytes / 1024 ** 3),
   }));
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['transfer', 'size', 'SFE MiB/s', 'ceiling MiB/s', 'SFE/ceiling', 'CPU-s/GiB SFE | ceiling', 'SFE peak RSS (at start)', 'ceiling peak RSS (at start)'];
+  const header = ['transfer', 'size', 'SFE MiB/s', 'ceiling MiB/s', 'SFE/ceiling', 'CPU-s/GiB SFE | ceiling', 'main thread SFE | ceiling', 'SFE peak RSS (at start)', 'ceiling peak RSS (at start)'];
   const rss = (peak: number, start: number) => `${mib(peak)} (${mib(start)})`;
   const lines = rows.map((r) => [
     r.direction,
@@ -105,6 +109,7 @@ function printTable(rows: Row[]): void {
     fmt(r.ceiling),
     fmt(r.sfe / r.ceiling, 2),
     `${fmt(r.sfeCpuPerGiB, 2)} | ${fmt(r.ceilingCpuPerGiB, 2)}`,
+    `${fmt(r.sfeMainCpuPerGiB, 2)} | ${fmt(r.ceilingMainCpuPerGiB, 2)}`,
     rss(r.sfeRss, r.sfeStartRss),
     rss(r.ceilingRss, r.ceilingStartRss),
   ]);
@@ -296,6 +301,7 @@ async function main(): Promise<void> {
       console.log(`\nTransfers; throughput = median of runs (${SIZES.map((s) => `${s.label} x${s.runs}`).join(', ')})`);
       console.log('ceiling = same Fastify + @fastify/multipart server, plaintext to disk (1 MiB write buffer, fsync on close), plain file download');
       console.log('CPU-s/GiB = server CPU time (user+sys) per GiB moved, median: a load-independent cost next to the wall-clock rates');
+      console.log('main thread = the part of it on the server\'s main thread (the event loop), which one transfer cannot spread over cores');
       console.log('peak RSS = max over runs of the kernel high-water mark during the transfer; (at start) = RSS when it began\n');
       printTable(rows);
       const [small, large] = SIZES as [(typeof SIZES)[0], (typeof SIZES)[0]];

@@ -27,9 +27,12 @@ function vmRss(pid: number): number {
 // Linux reports process CPU time in clock ticks; USER_HZ is 100 on every mainstream build.
 const CLOCK_TICKS_PER_SECOND = 100;
 
-/** User + system CPU seconds `pid` has used so far (/proc/<pid>/stat fields 14 and 15). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * User + system CPU seconds `pid` has used so far (/proc/<pid>/stat fields 14 and 15);
+ * with `mainThreadOnly`, those of its main thread alone (the event loop: task id = pid).
+ */
+function cpuSeconds(pid: number, mainThreadOnly = false): number {
+  const stat = readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may hold spaces; count fields after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
@@ -39,9 +42,10 @@ function cpuSeconds(pid: number): number {
  * Peak RSS and CPU time of `pid` over one phase. Resets the kernel's high-water mark (clear_refs 5)
  * so each phase gets its own peak; polls VmRSS as well in case the reset is refused.
  */
-export function trackPeakRss(pid: number): () => { peakRss: number; startRss: number; cpuSeconds: number } {
+export function trackPeakRss(pid: number): () => { peakRss: number; startRss: number; cpuSeconds: number; mainThreadCpuSeconds: number } {
   const startRss = vmRss(pid);
   const startCpu = cpuSeconds(pid);
+  const startMainCpu = cpuSeconds(pid, true);
   let reset = false;
   try {
     writeFileSync(`/proc/${pid}/clear_refs`, '5');
@@ -56,7 +60,12 @@ export function trackPeakRss(pid: number): () => { peakRss: number; startRss: nu
   return () => {
     clearInterval(timer);
     const hwm = reset ? (peakRssBytes(pid) ?? 0) : 0;
-    return { peakRss: Math.max(hwm, polled, vmRss(pid)), startRss, cpuSeconds: cpuSeconds(pid) - startCpu };
+    return {
+      peakRss: Math.max(hwm, polled, vmRss(pid)),
+      startRss,
+      cpuSeconds: cpuSeconds(pid) - startCpu,
+      mainThreadCpuSeconds: cpuSeconds(pid, true) - startMainCpu,
+    };
   };
 }
 
@@ -67,6 +76,8 @@ export interface Timed {
   startRss: number;
   /** CPU seconds the server spent in the phase: unlike wall time, barely moved by other load. */
   cpuSeconds: number;
+  /** The part of cpuSeconds spent on the main thread (the event loop), the one that serializes a transfer. */
+  mainThreadCpuSeconds: number;
 }
 
 export async function timedUpload(target: Target, size: number, block: Buffer): Promise<Timed & { id: string }> {

@@ -6,6 +6,7 @@ import { createLimiter, type Limiter } from './lib/limiter.ts';
 import { createAccessRequestsRepository } from './modules/access-requests/access-requests.repository.ts';
 import { createAccessRequestsService } from './modules/access-requests/access-requests.service.ts';
 import type { Alert } from '@sfe/contract';
+import { createSealWorkerPool } from '@sfe/crypto';
 import { createAuditSigner } from './lib/audit-signer.ts';
 import { createAdminUsersService } from './modules/admin/admin-users.service.ts';
 import { createAlertsRepository } from './modules/alerts/alerts.repository.ts';
@@ -170,6 +171,8 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     unlockPrivateKey,
     kdf: config.kdf,
   });
+  // Its worker threads start with the first upload, not here.
+  const sealPool = createSealWorkerPool();
   const files = createFilesService({
     files: repositories.files,
     accessRequests: repositories.accessRequests,
@@ -179,6 +182,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
     audit,
     maxUploadBytes: config.maxUploadBytes,
     allowLegacyCiphers: config.allowLegacyCiphers,
+    sealPool,
   });
   const requests = createAccessRequestsService({
     requests: repositories.accessRequests,
@@ -271,6 +275,7 @@ export async function createContainer(config: Config, hooks: ContainerHooks, ove
       await keyStore.close();
       blobStore.close();
       await kekProvider.close();
+      await sealPool.close();
     },
   };
 }

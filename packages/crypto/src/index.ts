@@ -24,7 +24,8 @@ export {
   ciphertextSize,
   plaintextSize,
 } from './segmented/header.ts';
-export { createEncryptStream, type EncryptStreamOptions } from './segmented/encrypt.ts';
+export { createEncryptStream, type EncryptStreamOptions, type HashingEncryptStream } from './segmented/encrypt.ts';
+export { createSealWorkerPool, type SealWorkerPool, type SealPoolOptions } from './segmented/seal-pool.ts';
 export { createDecryptStream } from './segmented/decrypt.ts';
 export { createRangeDecryptStream, type RangeDecryptOptions } from './segmented/range.ts';
 

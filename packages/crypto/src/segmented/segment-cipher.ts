@@ -26,20 +26,25 @@ export function assertDek(dek: Buffer): void {
   }
 }
 
+/** fileKey = HKDF-SHA256(DEK, header.salt, label || header, length): FORMAT.md "Keys". */
+export function deriveFileKey(dek: Buffer, header: Header, length: 32 | 64): Buffer {
+  assertDek(dek);
+  return hkdfSha256(dek, header.salt, Buffer.concat([INFO_LABEL, header.bytes]), length);
+}
+
 export function createSegmentCipher(dek: Buffer, header: Header, associatedData: Buffer): SegmentCipher {
   assertDek(dek);
   const ad = Buffer.from(associatedData);
-  const info = Buffer.concat([INFO_LABEL, header.bytes]);
   const { algorithm } = header;
   if (isLegacyAlgorithm(algorithm)) {
-    const material = hkdfSha256(dek, header.salt, info, 64);
+    const material = deriveFileKey(dek, header, 64);
     const keys: LegacyKeys = { encryptionKey: material.subarray(0, 32), macKey: material.subarray(32) };
     return {
       seal: (nonce, pieces) => legacySeal(algorithm, keys, nonce, pieces, ad),
       open: (nonce, sealed) => legacyOpen(algorithm, keys, nonce, sealed, ad),
     };
   }
-  const key: KeyObject = createSecretKey(hkdfSha256(dek, header.salt, info, 32));
+  const key: KeyObject = createSecretKey(deriveFileKey(dek, header, 32));
   return {
     seal: (nonce, pieces) => aeadSeal(algorithm, key, nonce, pieces, ad),
     open: (nonce, sealed) => aeadOpen(algorithm, key, nonce, sealed, ad),

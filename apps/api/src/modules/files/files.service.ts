@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FileAlgorithm, FileList, FileMetadata, ListFilesQuery, MyAccess } from '@sfe/contract';
@@ -7,11 +7,11 @@ import {
   WRAPPED_DEK_VERSION,
   assertAlgorithmAvailable,
   createDecryptStream,
-  createEncryptStream,
   createRangeDecryptStream,
   generateDek,
   wrapDek,
   type KekRing,
+  type SealWorkerPool,
 } from '@sfe/crypto';
 import type { Actor } from '../../lib/actor.ts';
 import { AppError, fail, forbidden, invalidField, notFound } from '../../lib/errors.ts';
@@ -45,6 +45,8 @@ export interface FilesServiceDeps {
   audit: AuditLog;
   maxUploadBytes: number;
   allowLegacyCiphers: boolean;
+  /** Seals uploads (and hashes their plaintext) off the event loop. */
+  sealPool: SealWorkerPool;
 }
 
 export const payloadTooLarge = (max: number) =>
@@ -120,7 +122,6 @@ export function createFilesService(deps: FilesServiceDeps) {
       const fileId = randomUUID();
       const blobKey = blobStore.newKey();
       const dek = generateDek();
-      const digest = createHash('sha256');
       let size = 0;
       const max = deps.maxUploadBytes;
       const meter = new Transform({
@@ -128,19 +129,19 @@ export function createFilesService(deps: FilesServiceDeps) {
         transform(chunk: Buffer, _encoding, callback) {
           size += chunk.length;
           if (size > max) return callback(payloadTooLarge(max));
-          digest.update(chunk);
           callback(null, chunk);
         },
       });
       const writer = blobStore.createWriter(blobKey);
       let committed = false;
       try {
-        await pipeline(
-          input.content,
-          meter,
-          createEncryptStream(dek, blobAssociatedData(fileId), { algorithm: input.algorithm, allowLegacy: deps.allowLegacyCiphers }),
-          writer.stream,
-        );
+        // Hashes the plaintext as well: its SHA-256 is ready once the stream ended.
+        const encrypt = deps.sealPool.createEncryptStream(dek, blobAssociatedData(fileId), {
+          algorithm: input.algorithm,
+          allowLegacy: deps.allowLegacyCiphers,
+        });
+        await pipeline(input.content, meter, encrypt, writer.stream);
+        const sha256 = encrypt.plaintextSha256();
         if ((input.content as Readable & { truncated?: boolean }).truncated) throw payloadTooLarge(max);
         await input.beforeCommit?.();
         const ring = deps.kekRing();
@@ -153,7 +154,7 @@ export function createFilesService(deps: FilesServiceDeps) {
           filename: input.filename,
           contentType: input.contentType,
           size,
-          sha256: digest.digest('hex'),
+          sha256,
           algorithm: input.algorithm,
           description: input.description,
           blobKey,
