@@ -104,15 +104,7 @@ export function fileListQuery(filter: FileListFilter): Prisma.Sql {
 /** `notify`: consultants whose requests a deletion closes are told in the deletion's transaction. */
 export function createFilesRepository(prisma: PrismaClient, notify: NoticeWriter = async () => {}) {
   return {
-    create: (data: {
-      id: string;
-      ownerId: string;
-      filename: string;
-      contentType: string;
-      size: number;
-      sha256: string;
-      algorithm: FileAlgorithm;
-      description: string | null;
+    create: (data: Omit<FileSummary, 'ownerName' | 'createdAt'> & {
       blobKey: string;
       wrappedKey: Buffer;
       wrappedKeyVersion: number;
