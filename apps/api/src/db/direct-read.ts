@@ -15,7 +15,7 @@ import type { Prisma, PrismaClient } from '../generated/prisma/client.ts';
  *
  * The SQL is a `Prisma.sql` template (values bound, never spliced), written once for
  * both engines; rows come back as each driver gives them, so mappers read dates with
- * `toDate` and integers with `Number`.
+ * `toDate`, booleans with `toBoolean` and integers with `Number`.
  */
 
 /** The connection a SQLite client's adapter opened (set on connect, replaced on reconnect). */
@@ -85,3 +85,6 @@ export function toDate(value: unknown): Date {
 
 /** A nullable DATETIME. */
 export const toDateOrNull = (value: unknown): Date | null => (value === null || value === undefined ? null : toDate(value));
+
+/** A boolean expression's value as either driver returns it: 0/1 (SQLite) or a boolean (PostgreSQL). */
+export const toBoolean = (value: number | bigint | boolean): boolean => value === true || Number(value) === 1;

@@ -123,8 +123,7 @@ export function createAccessRequestsRepository(prisma: PrismaClient, notify: Not
 
     exists: async (id: string) => (await prisma.accessRequest.count({ where: { id } })) > 0,
 
-    /** The latest request of a consultant for each of the given files. */
-    /** On the file list's hot path, so on the direct reader (db/direct-read.ts). */
+    /** The latest request of a consultant for each of the given files; on the file list's hot path, so on the direct reader. */
     async latestStatusByFile(consultantId: string, fileIds: string[]): Promise<Map<string, { status: AccessRequestStatus; expiresAt: Date | null }>> {
       const latest = new Map<string, { status: AccessRequestStatus; expiresAt: Date | null }>();
       if (fileIds.length === 0) return latest;

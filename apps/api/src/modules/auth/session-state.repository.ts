@@ -1,5 +1,6 @@
 import { Prisma, type PrismaClient, type User } from '../../db/client.ts';
-import { readRows, toDate, toDateOrNull } from '../../db/direct-read.ts';
+import { readRows, toBoolean, toDate, toDateOrNull } from '../../db/direct-read.ts';
+import { secondFactorExists } from '../mfa/mfa.repository.ts';
 
 /** The account as the session check reads it: the user's own columns, typed by Prisma. */
 export type SessionState = Pick<User, 'id' | 'username' | 'role' | 'status' | 'tokenVersion' | 'publicKeyFingerprint' | 'keyGeneratedAt' | 'createdAt'> & {
@@ -39,8 +40,7 @@ export function createSessionStateRepository(prisma: PrismaClient) {
               SELECT 1 FROM refresh_tokens t
               WHERE t.family_id = ${familyId} AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > ${now}
             ) AS "sessionLive",
-            (EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = u.id AND m.confirmed_at IS NOT NULL)
-              OR EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = u.id)) AS "hasSecondFactor"
+            ${secondFactorExists(Prisma.sql`u.id`)} AS "hasSecondFactor"
           FROM users u WHERE u.id = ${userId}`,
       );
       const row = rows[0];
@@ -54,13 +54,10 @@ export function createSessionStateRepository(prisma: PrismaClient) {
         publicKeyFingerprint: row.publicKeyFingerprint,
         keyGeneratedAt: toDateOrNull(row.keyGeneratedAt),
         createdAt: toDate(row.createdAt),
-        sessionLive: truthy(row.sessionLive),
-        hasSecondFactor: truthy(row.hasSecondFactor),
+        sessionLive: toBoolean(row.sessionLive),
+        hasSecondFactor: toBoolean(row.hasSecondFactor),
       };
     },
   };
 }
 export type SessionStateRepository = ReturnType<typeof createSessionStateRepository>;
-
-/** SQLite answers EXISTS with 0/1, PostgreSQL with a boolean. */
-const truthy = (value: number | bigint | boolean): boolean => value === true || Number(value) === 1;

@@ -1,4 +1,5 @@
-import type { PrismaClient } from '../../db/client.ts';
+import { Prisma, type PrismaClient } from '../../db/client.ts';
+import { readRows, toBoolean } from '../../db/direct-read.ts';
 
 export interface PasskeyRow {
   id: string;
@@ -10,6 +11,15 @@ export interface PasskeyRow {
   name: string;
   createdAt: Date;
 }
+
+/**
+ * What "has a second factor" means, as one SQL expression for any user-id expression
+ * (a bound value, or a column of an outer query such as the per-request session check):
+ * a confirmed authenticator app or at least one passkey.
+ */
+export const secondFactorExists = (userId: Prisma.Sql) => Prisma.sql`(
+  EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = ${userId} AND m.confirmed_at IS NOT NULL)
+  OR EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.user_id = ${userId}))`;
 
 /**
  * Second-factor rows. Every "use once" rule is one compare-and-set statement: a TOTP
@@ -90,13 +100,10 @@ export function createMfaRepository(prisma: PrismaClient) {
       return removed.count === 1;
     },
 
-    /** Whether the account has a confirmed TOTP or a passkey. */
+    /** Whether the account has a confirmed TOTP or a passkey (secondFactorExists). */
     async hasFactor(userId: string): Promise<boolean> {
-      const [totp, passkeys] = await Promise.all([
-        prisma.mfaTotp.count({ where: { userId, confirmedAt: { not: null } } }),
-        prisma.webAuthnCredential.count({ where: { userId } }),
-      ]);
-      return totp + passkeys > 0;
+      const [row] = await readRows<{ has: number | bigint | boolean }>(prisma, Prisma.sql`SELECT ${secondFactorExists(Prisma.sql`${userId}`)} AS has`);
+      return row !== undefined && toBoolean(row.has);
     },
 
     createChallenge: (input: { userId: string; purpose: 'sign_in' | 'passkey_registration'; tokenHash: string | null; tokenVersion: number; challenge: string | null; expiresAt: Date }) =>
