@@ -24,5 +24,5 @@ USER node
 VOLUME ["/data"]
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["node", "-e", "fetch('http://127.0.0.1:3000/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# --no-allocation-site-pretenuring: see apps/api/bench/README.md (uploads after JSON load).
-CMD ["node", "--no-allocation-site-pretenuring", "--import", "tsx", "apps/api/src/server.ts"]
+# --no-allocation-site-pretenuring, --heap-growing-percent=100: see apps/api/bench/README.md (transfers after JSON load).
+CMD ["node", "--no-allocation-site-pretenuring", "--heap-growing-percent=100", "--import", "tsx", "apps/api/src/server.ts"]

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -21,10 +21,11 @@ import { loginLoops, remove, timedDownload, timedUpload, type Target, type Timed
 //   BENCH_QUICK=1            smaller sizes and shorter runs, for iterating
 //   BENCH_ONLY=json,crypto   some sections only (json, transfer, login, crypto)
 //   BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'   node flags for the SFE server
+//   BENCH_SERVER_LOG=/tmp/sfe.log   write the SFE server's output there when the run ends
 
 const MiB = 1024 * 1024;
 /** The node flags `pnpm start` and the Dockerfile give the server (README.md here says why). */
-const PRODUCTION_NODE_FLAGS = ['--no-allocation-site-pretenuring'];
+const PRODUCTION_NODE_FLAGS = ['--no-allocation-site-pretenuring', '--heap-growing-percent=100'];
 const QUICK = process.env.BENCH_QUICK === '1';
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'json,transfer,login,crypto').split(',').map((s) => s.trim()));
 const SIZES = QUICK
@@ -362,6 +363,8 @@ async function main(): Promise<void> {
     console.log(`\ntotal bench time ${fmt((performance.now() - started) / 1000)} s`);
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
+    // Whatever the SFE server printed (e.g. under BENCH_SERVER_NODE_ARGS=--trace-gc), for reading afterwards.
+    if (process.env.BENCH_SERVER_LOG !== undefined && servers[0] !== undefined) await writeFile(process.env.BENCH_SERVER_LOG, servers[0].log());
     await rm(root, { recursive: true, force: true });
   }
 }

@@ -238,7 +238,7 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/^USER node$/m);
     expect(runtime.indexOf('USER node')).toBeLessThan(runtime.indexOf('CMD '));
     expect(runtime).toMatch(/^HEALTHCHECK .*http:\/\/127\.0\.0\.1:3000\/readyz/m);
-    expect(runtime).toMatch(/^CMD \["node", "--no-allocation-site-pretenuring", "--import", "tsx", "apps\/api\/src\/server.ts"\]$/m);
+    expect(runtime).toMatch(/^CMD \["node", "--no-allocation-site-pretenuring", "--heap-growing-percent=100", "--import", "tsx", "apps\/api\/src\/server.ts"\]$/m);
     expect(dockerfile).not.toMatch(/MASTER_KEY|JWT_SECRET|PASSWORD|SECRET_ACCESS/);
     expect(dockerfile).not.toMatch(/^ADD /m);
     expect(dockerfile).not.toMatch(/:latest/);
@@ -254,7 +254,7 @@ describe('Dockerfile', () => {
       expect(scripts.dev).toContain(setting);
       expect(runtime).toMatch(new RegExp(`^ENV .*\\b${setting}\\b`, 'm'));
     }
-    expect(scripts.start).toContain('node --no-allocation-site-pretenuring --import tsx apps/api/src/server.ts');
-    expect(scripts.dev).toContain('node --no-allocation-site-pretenuring --import tsx');
+    expect(scripts.start).toContain('node --no-allocation-site-pretenuring --heap-growing-percent=100 --import tsx apps/api/src/server.ts');
+    expect(scripts.dev).toContain('node --no-allocation-site-pretenuring --heap-growing-percent=100 --import tsx');
   });
 });
