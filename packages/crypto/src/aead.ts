@@ -58,9 +58,39 @@ function checkParameters(algorithm: AeadAlgorithm, key: Buffer | KeyObject, nonc
 }
 
 /**
+ * Encrypts `plaintext` (pieces read in order) without copying it or the
+ * output: returns the ciphertext as pieces with the tag last, whose
+ * concatenation is exactly `aeadSeal`'s result. The streams use it, so a
+ * segment costs no allocation or copy beyond the cipher's own output.
+ */
+export function aeadSealPieces(
+  algorithm: AeadAlgorithm,
+  key: Buffer | KeyObject,
+  nonce: Buffer,
+  pieces: readonly Buffer[],
+  associatedData: Buffer,
+): Buffer[] {
+  checkParameters(algorithm, key, nonce);
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+
+  const cipher = createSealer(algorithm, key, nonce);
+  if (associatedData.length > 0) cipher.setAAD(associatedData, { plaintextLength: length });
+  const out: Buffer[] = [];
+  for (const piece of pieces) {
+    if (piece.length > 0) out.push(cipher.update(piece));
+  }
+  // Both modes are stream modes: final() never emits bytes, but stay honest.
+  const rest = cipher.final();
+  if (rest.length > 0) out.push(rest);
+  out.push(cipher.getAuthTag());
+  return out;
+}
+
+/**
  * Encrypts `plaintext` (one buffer or several pieces read in order) and returns
- * ONE buffer `ciphertext || tag`, allocated once: downstream writes cost per
- * chunk, so a segment must never be emitted as two buffers.
+ * ONE buffer `ciphertext || tag`: a sealed record (a wrapped DEK, a protected
+ * private key) is stored and sent whole.
  */
 export function aeadSeal(
   algorithm: AeadAlgorithm,
@@ -69,31 +99,65 @@ export function aeadSeal(
   plaintext: Buffer | readonly Buffer[],
   associatedData: Buffer,
 ): Buffer {
-  checkParameters(algorithm, key, nonce);
-  const pieces: readonly Buffer[] = Buffer.isBuffer(plaintext) ? [plaintext] : plaintext;
-  let length = 0;
-  for (const piece of pieces) length += piece.length;
-
-  const cipher = createSealer(algorithm, key, nonce);
-  if (associatedData.length > 0) cipher.setAAD(associatedData, { plaintextLength: length });
-  const sealed = Buffer.allocUnsafe(length + AEAD_TAG_LENGTH);
-  let offset = 0;
-  for (const piece of pieces) {
-    if (piece.length === 0) continue;
-    offset += cipher.update(piece).copy(sealed, offset);
-  }
-  // Both modes are stream modes: final() never emits bytes, but stay honest.
-  offset += cipher.final().copy(sealed, offset);
-  if (offset !== length) throw new Error('AEAD produced an unexpected ciphertext length');
-  cipher.getAuthTag().copy(sealed, length);
-  return sealed;
+  const parts = aeadSealPieces(algorithm, key, nonce, Buffer.isBuffer(plaintext) ? [plaintext] : plaintext, associatedData);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
 /**
- * Opens `ciphertext || tag`. Any failure (short input, bad tag, wrong key,
- * nonce or associated data) is the same DecryptionFailedError; no plaintext
- * is returned unless the tag verified.
+ * Opens `ciphertext || tag` given as pieces in order (the tag may straddle
+ * them) and returns the plaintext as pieces, copying nothing but the tag.
+ * Any failure (short input, bad tag, wrong key, nonce or associated data) is
+ * the same DecryptionFailedError; no plaintext is returned unless the tag
+ * verified.
  */
+export function aeadOpenPieces(
+  algorithm: AeadAlgorithm,
+  key: Buffer | KeyObject,
+  nonce: Buffer,
+  pieces: readonly Buffer[],
+  associatedData: Buffer,
+): Buffer[] {
+  checkParameters(algorithm, key, nonce);
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  if (length < AEAD_TAG_LENGTH) throw new DecryptionFailedError();
+  const ciphertextLength = length - AEAD_TAG_LENGTH;
+  // The tag: the last AEAD_TAG_LENGTH bytes, wherever the piece boundaries fall.
+  const last = pieces.at(-1);
+  let tag: Buffer;
+  if (last !== undefined && last.length >= AEAD_TAG_LENGTH) {
+    tag = last.subarray(last.length - AEAD_TAG_LENGTH);
+  } else {
+    tag = Buffer.alloc(AEAD_TAG_LENGTH);
+    let offset = 0;
+    for (const piece of pieces) {
+      const from = Math.max(ciphertextLength - offset, 0);
+      if (from < piece.length) piece.copy(tag, offset + from - ciphertextLength, from);
+      offset += piece.length;
+    }
+  }
+  try {
+    const decipher = createOpener(algorithm, key, nonce);
+    decipher.setAuthTag(tag);
+    if (associatedData.length > 0) {
+      decipher.setAAD(associatedData, { plaintextLength: ciphertextLength });
+    }
+    const out: Buffer[] = [];
+    let offset = 0;
+    for (const piece of pieces) {
+      const end = Math.min(piece.length, ciphertextLength - offset);
+      if (end > 0) out.push(decipher.update(end === piece.length ? piece : piece.subarray(0, end)));
+      offset += piece.length;
+    }
+    const rest = decipher.final();
+    if (rest.length > 0) out.push(rest);
+    return out;
+  } catch {
+    throw new DecryptionFailedError();
+  }
+}
+
+/** Opens one sealed record `ciphertext || tag` into one plaintext buffer; see aeadOpenPieces. */
 export function aeadOpen(
   algorithm: AeadAlgorithm,
   key: Buffer | KeyObject,
@@ -101,19 +165,6 @@ export function aeadOpen(
   sealed: Buffer,
   associatedData: Buffer,
 ): Buffer {
-  checkParameters(algorithm, key, nonce);
-  if (sealed.length < AEAD_TAG_LENGTH) throw new DecryptionFailedError();
-  const ciphertextLength = sealed.length - AEAD_TAG_LENGTH;
-  try {
-    const decipher = createOpener(algorithm, key, nonce);
-    decipher.setAuthTag(sealed.subarray(ciphertextLength));
-    if (associatedData.length > 0) {
-      decipher.setAAD(associatedData, { plaintextLength: ciphertextLength });
-    }
-    const plaintext = decipher.update(sealed.subarray(0, ciphertextLength));
-    const rest = decipher.final();
-    return rest.length === 0 ? plaintext : Buffer.concat([plaintext, rest]);
-  } catch {
-    throw new DecryptionFailedError();
-  }
+  const parts = aeadOpenPieces(algorithm, key, nonce, [sealed], associatedData);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }

@@ -151,7 +151,7 @@ describe('size arithmetic', () => {
     expect(() => plaintextSize(HEADER_LENGTH + 15, header)).toThrow(DecryptionFailedError);
     expect(() => plaintextSize(ciphertext.length, header.subarray(0, 10))).toThrow(DecryptionFailedError);
     expect(ciphertextSize(0)).toBe(HEADER_LENGTH + 16);
-    expect(ciphertextSize(65536)).toBe(HEADER_LENGTH + 65536 + 16);
-    expect(ciphertextSize(65537)).toBe(HEADER_LENGTH + 65537 + 32);
+    expect(ciphertextSize(DEFAULT_SEGMENT_SIZE)).toBe(HEADER_LENGTH + DEFAULT_SEGMENT_SIZE + 16);
+    expect(ciphertextSize(DEFAULT_SEGMENT_SIZE + 1)).toBe(HEADER_LENGTH + DEFAULT_SEGMENT_SIZE + 1 + 32);
   });
 });

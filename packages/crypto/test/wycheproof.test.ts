@@ -4,11 +4,20 @@
  * parameter; counts run and filtered are printed.
  */
 import { describe, expect, it } from 'vitest';
-import { aeadOpen, aeadSeal, type AeadAlgorithm } from '../src/aead.ts';
+import { aeadOpen, aeadOpenPieces, aeadSeal, aeadSealPieces, type AeadAlgorithm } from '../src/aead.ts';
 import { DecryptionFailedError } from '../src/errors.ts';
 import { hkdfSha256, hmacSha256, pbkdf2Sha256, verifyHmacSha256 } from '../src/kdf.ts';
 import { rsaOaepDecrypt, rsaUnwrapDek } from '../src/rsa.ts';
 import { hex, loadVectors, VectorTally } from './helpers/wycheproof.ts';
+
+/** `data` cut at `cuts` (clamped, any order), empty pieces included: how a stream may deliver it. */
+function cut(data: Buffer, cuts: number[]): Buffer[] {
+  const points = [0, ...cuts.map((c) => Math.min(Math.max(c, 0), data.length)).sort((a, b) => a - b), data.length];
+  return points.slice(1).map((end, i) => data.subarray(points[i], end));
+}
+
+/** Cut points that put boundaries at the start, the middle, and inside the tag of a sealed record. */
+const sealedCuts = (length: number): number[][] => [[], [0], [length >> 1], [length - 16, length - 9], [length - 1], [1, length - 15, length - 3]];
 
 function aeadSuite(file: string, algorithm: AeadAlgorithm): void {
   it(`${algorithm}: every valid vector matches, every invalid one is rejected`, () => {
@@ -26,8 +35,17 @@ function aeadSuite(file: string, algorithm: AeadAlgorithm): void {
         if (test.result === 'valid') {
           expect(aeadSeal(algorithm, key, nonce, msg, aad).equals(sealed), label).toBe(true);
           expect(aeadOpen(algorithm, key, nonce, sealed, aad).equals(msg), label).toBe(true);
+          // The streams' path: the same answers however the input is cut, the tag included.
+          const pieces = cut(msg, [msg.length >> 2, msg.length >> 1]);
+          expect(Buffer.concat(aeadSealPieces(algorithm, key, nonce, pieces, aad)).equals(sealed), label).toBe(true);
+          for (const cuts of sealedCuts(sealed.length)) {
+            expect(Buffer.concat(aeadOpenPieces(algorithm, key, nonce, cut(sealed, cuts), aad)).equals(msg), label).toBe(true);
+          }
         } else {
           expect(() => aeadOpen(algorithm, key, nonce, sealed, aad), label).toThrow(DecryptionFailedError);
+          for (const cuts of sealedCuts(sealed.length)) {
+            expect(() => aeadOpenPieces(algorithm, key, nonce, cut(sealed, cuts), aad), label).toThrow(DecryptionFailedError);
+          }
         }
       }
     }

@@ -4,7 +4,7 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kekId, parseKek } from '@sfe/crypto';
+import { DEFAULT_SEGMENT_SIZE, kekId, parseKek } from '@sfe/crypto';
 import { loadConfig } from '../../src/config.ts';
 import { createContainer } from '../../src/container.ts';
 import { createPrismaClient } from '../../src/db/client.ts';
@@ -22,7 +22,7 @@ const MASTER_KEY = randomBytes(32).toString('hex');
 const JWT_SECRET = randomBytes(32).toString('hex');
 const KEY_ID = kekId(parseKek(MASTER_KEY));
 const PASSPHRASE = 'drill passphrase, long enough';
-const SIZES = [0, 1, 64 * 1024, 64 * 1024 + 1, 3 * 1024 * 1024 + 123];
+const SIZES = [0, 1, DEFAULT_SEGMENT_SIZE, DEFAULT_SEGMENT_SIZE + 1, 3 * 1024 * 1024 + 123];
 const IN_FLIGHT = 3;
 const silent = { log: { error() {} } };
 

@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kekId, parseKek } from '@sfe/crypto';
+import { DEFAULT_SEGMENT_SIZE, kekId, parseKek } from '@sfe/crypto';
 import { loadConfig } from '../../src/config.ts';
 import { createContainer } from '../../src/container.ts';
 import { deriveArchiveKey, encryptArchive, newArchiveHeader, ARCHIVE_HEADER_LENGTH } from '../../src/modules/backup/archive-crypto.ts';
@@ -22,7 +22,7 @@ const KEY_ID = kekId(parseKek(MASTER_KEY));
 const PASSPHRASE = 'refusal drill passphrase';
 /** The segmented stream's own header, right after ours (packages/crypto/FORMAT.md). */
 const STREAM_HEADER = 49;
-const SEALED_SEGMENT = 64 * 1024 + 16;
+const SEALED_SEGMENT = DEFAULT_SEGMENT_SIZE + 16;
 
 let work: string;
 let archive: Buffer;
@@ -33,7 +33,7 @@ beforeAll(async () => {
   const t = await buildTestApp({ env: { MASTER_KEY } });
   const org = await newUser(t.app, 'organization');
   await newUser(t.app, 'consultant');
-  for (const size of [10, 200_000]) await uploadFile(t.app, org, { data: randomBytes(size) });
+  for (const size of [10, 3 * DEFAULT_SEGMENT_SIZE]) await uploadFile(t.app, org, { data: randomBytes(size) });
   const cli = await createContainer({ ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: t.dataDir, MASTER_KEY }), kdf: TEST_KDF }, { log: { error() {} } });
   const file = path.join(work, 'good.sfebak');
   try {

@@ -3,7 +3,7 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kekId, parseKek } from '@sfe/crypto';
+import { DEFAULT_SEGMENT_SIZE, kekId, parseKek } from '@sfe/crypto';
 import { loadConfig } from '../../src/config.ts';
 import { createContainer } from '../../src/container.ts';
 import { BackupRefusedError, createBackup, restoreBackup } from '../../src/modules/backup/index.ts';
@@ -19,7 +19,7 @@ const MASTER_KEY = randomBytes(32).toString('hex');
 const JWT_SECRET = randomBytes(32).toString('hex');
 const KEY_ID = kekId(parseKek(MASTER_KEY));
 const PASSPHRASE = 'drill passphrase, long enough';
-const SIZES = [0, 1, 64 * 1024 + 1, 9 * 1024 * 1024 + 17];
+const SIZES = [0, 1, DEFAULT_SEGMENT_SIZE + 1, 9 * 1024 * 1024 + 17];
 const silent = { log: { error() {} } };
 
 let server: S3Server;

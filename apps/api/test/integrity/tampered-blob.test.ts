@@ -4,12 +4,12 @@ import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HEADER_LENGTH } from '@sfe/crypto';
+import { DEFAULT_SEGMENT_SIZE, HEADER_LENGTH } from '@sfe/crypto';
 import { createPrismaClient } from '../../src/db/client.ts';
 import { createAuditRepository } from '../../src/modules/audit/audit.repository.ts';
 import { buildTestApp, multipartBody, signUp, type Session, type TestApp } from '../helpers/app.ts';
 
-const SEGMENT = 64 * 1024;
+const SEGMENT = DEFAULT_SEGMENT_SIZE;
 
 /** GET over a real socket: how many bytes arrived before the server gave up, and how it ended. */
 function fetchRaw(url: string, headers: Record<string, string>): Promise<{ status: number; body: Buffer; complete: boolean }> {

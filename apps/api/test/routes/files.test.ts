@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessRequestList, FileList, FileMetadata } from '@sfe/contract';
+import { DEFAULT_SEGMENT_SIZE } from '@sfe/crypto';
 import { buildTestApp, uniqueName, type Session, type TestApp } from '../helpers/app.ts';
 import {
   actOnRequest,
@@ -320,19 +321,27 @@ describe('files routes', () => {
       expect(Buffer.compare(response.rawPayload, data)).toBe(0);
     });
 
-    it('serves Range bytes=a-b as 206 with Content-Range and the exact bytes', async () => {
-      for (const [start, end] of [
-        [0, 0],
-        [0, 99],
-        [65535, 65536],
-        [65000, 140000],
-        [199_990, 199_999],
-      ] as const) {
-        const response = await get(`/api/v1/files/${file.id}/content`, org, { range: `bytes=${start}-${end}` });
+    it('serves Range bytes=a-b as 206 with Content-Range and the exact bytes, within and across segments', async () => {
+      // A second file of three segments, so ranges start, end and cross at segment boundaries.
+      const S = DEFAULT_SEGMENT_SIZE;
+      const long = randomBytes(2 * S + 1000);
+      const longFile = await uploadFile(t.app, org, { data: long, filename: 'long.bin' });
+      const cases: Array<[FileMetadata, Buffer, number, number]> = [
+        [file, data, 0, 0],
+        [file, data, 0, 99],
+        [file, data, 199_990, 199_999],
+        [longFile, long, S - 1, S],
+        [longFile, long, S, 2 * S - 1],
+        [longFile, long, S - 536, 2 * S + 10],
+        [longFile, long, 0, long.length - 1],
+        [longFile, long, long.length - 1, long.length - 1],
+      ];
+      for (const [target, bytes, start, end] of cases) {
+        const response = await get(`/api/v1/files/${target.id}/content`, org, { range: `bytes=${start}-${end}` });
         expect(response.statusCode, `${start}-${end}`).toBe(206);
-        expect(response.headers['content-range']).toBe(`bytes ${start}-${end}/${data.length}`);
+        expect(response.headers['content-range']).toBe(`bytes ${start}-${end}/${bytes.length}`);
         expect(response.headers['content-length']).toBe(String(end - start + 1));
-        expect(Buffer.compare(response.rawPayload, data.subarray(start, end + 1)), `${start}-${end}`).toBe(0);
+        expect(Buffer.compare(response.rawPayload, bytes.subarray(start, end + 1)), `${start}-${end}`).toBe(0);
       }
     });
 

@@ -22,7 +22,6 @@ interface OpenState {
   cipher: SegmentCipher;
   sealedLength: number;
   tagLength: number;
-  scratch: Buffer;
 }
 
 class SegmentDecryptStream extends Transform {
@@ -81,7 +80,6 @@ class SegmentDecryptStream extends Transform {
       cipher: createSegmentCipher(this.#dek, header, this.#associatedData),
       sealedLength,
       tagLength: tag,
-      scratch: Buffer.allocUnsafe(sealedLength),
     };
     return this.#state;
   }
@@ -89,8 +87,10 @@ class SegmentDecryptStream extends Transform {
   #open(state: OpenState, length: number, last: boolean): void {
     const nonce = segmentNonce(state.header.noncePrefix, this.#counter, last, this.#nonce);
     this.#counter += 1;
-    const plaintext = state.cipher.open(nonce, this.#queue.takeContiguous(length, state.scratch));
-    if (plaintext.length > 0) this.push(plaintext);
+    // Opened from views into the received chunks (no copy), released only once verified.
+    for (const plaintext of state.cipher.open(nonce, this.#queue.takePieces(length))) {
+      if (plaintext.length > 0) this.push(plaintext);
+    }
   }
 }
 

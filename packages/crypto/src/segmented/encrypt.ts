@@ -1,8 +1,10 @@
 /**
- * Streaming encryption: header, then one sealed buffer per segment. A segment
- * is sealed only once at least one byte beyond it has arrived (it is then
- * known not to be the last); the remainder is sealed as the last segment on
- * flush. No async hop per segment: everything happens inside _transform.
+ * Streaming encryption: header, then each segment's ciphertext and tag. A
+ * segment is sealed only once at least one byte beyond it has arrived (it is
+ * then known not to be the last); the remainder is sealed as the last segment
+ * on flush. Input is held by reference and the cipher's output pushed as it
+ * comes (one buffer per input piece, then the 16-byte tag): nothing is copied.
+ * No async hop per segment: everything happens inside _transform.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { Transform, type Duplex, type TransformCallback } from 'node:stream';
@@ -90,7 +92,7 @@ class SegmentEncryptStream extends Transform implements HashingEncryptStream {
   #seal(length: number, last: boolean): void {
     const nonce = segmentNonce(this.#header.noncePrefix, this.#counter, last, this.#nonce);
     this.#counter += 1;
-    this.push(this.#cipher.seal(nonce, this.#queue.takePieces(length)));
+    for (const part of this.#cipher.seal(nonce, this.#queue.takePieces(length))) this.push(part);
   }
 }
 

@@ -19,7 +19,7 @@ export const NONCE_PREFIX_LENGTH = 7;
 /** magic(4) version(1) algorithm(1) segmentSize(4) salt(32) noncePrefix(7) */
 export const HEADER_LENGTH = 4 + 1 + 1 + 4 + SALT_LENGTH + NONCE_PREFIX_LENGTH;
 
-export const DEFAULT_SEGMENT_SIZE = 65536;
+export const DEFAULT_SEGMENT_SIZE = 262144;
 export const MIN_SEGMENT_SIZE = 16;
 export const MAX_SEGMENT_SIZE = 1024 * 1024;
 /** The counter is 32 bits wide; a file never has more segments than this. */

@@ -64,7 +64,8 @@ async function* decryptRange(options: RangeDecryptOptions): AsyncGenerator<Buffe
     while (index <= last && queue.length >= sealedLengthOf(index)) {
       const isLast = index === layout.segments - 1;
       const sealed = queue.takeContiguous(sealedLengthOf(index), scratch);
-      const plaintext = cipher.open(segmentNonce(header.noncePrefix, index, isLast), sealed);
+      const parts = cipher.open(segmentNonce(header.noncePrefix, index, isLast), [sealed]);
+      const plaintext = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
       const segmentStart = index * segmentSize;
       const from = Math.max(start - segmentStart, 0);
       const to = Math.min(end - segmentStart + 1, plaintext.length);

@@ -2,7 +2,8 @@
  * Encrypt streams whose SHA-256 and segment sealing run on a small pool of
  * worker threads, so the caller's thread (parsing an upload) and the sealing
  * use two cores. Same bytes as the in-thread stream (encrypt.ts) for the same
- * DEK, header and plaintext, in the same chunks: one buffer per sealed segment.
+ * DEK, header and plaintext, emitted as one buffer per sealed segment (the
+ * in-thread stream pushes the cipher's output pieces and the tag instead).
  *
  * - Workers start on the first stream, never at import; `maxWorkers` at most,
  *   shared by all streams. A worker is unref'd whenever no reply is awaited,

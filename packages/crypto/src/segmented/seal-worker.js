@@ -8,7 +8,7 @@
  * TypeScript loader (seal-pool.ts passes no execArgv), so it loads in
  * production, in tests and in benches alike, and stays small. It imports
  * node:* only. The byte format is FORMAT.md's; the segment sealing matches
- * aead.ts `aeadSeal` call for call, and the tests compare the output with the
+ * aead.ts `aeadSealPieces` call for call, and the tests compare the output with the
  * in-thread stream byte for byte.
  *
  * Protocol (types in seal-protocol.ts). Every message but `drop` gets exactly
@@ -50,7 +50,7 @@ if (port === null) throw new Error('seal-worker.js runs only as a worker thread'
 
 /**
  * Seals the next `length` queued bytes as one segment into `out` at `offset`;
- * returns the offset after it. Same calls as aeadSeal: setAAD only for
+ * returns the offset after it. Same calls as aeadSealPieces: setAAD only for
  * non-empty associated data, update per piece, final, 16-byte tag.
  * @param {StreamState} state @param {number} length @param {boolean} last
  * @param {Buffer} out @param {number} offset

@@ -5,7 +5,7 @@
  * associated data (the file id) is authenticated on every segment.
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { aeadOpen, aeadSeal } from '../aead.ts';
+import { aeadOpenPieces, aeadSealPieces } from '../aead.ts';
 import { isLegacyAlgorithm } from '../algorithms.ts';
 import { InvalidKeyError } from '../errors.ts';
 import { hkdfSha256 } from '../kdf.ts';
@@ -15,9 +15,15 @@ import type { Header } from './header.ts';
 const INFO_LABEL = Buffer.from('SFE segmented file v1\0', 'ascii');
 export const DEK_LENGTH = 32;
 
+/**
+ * Seals and opens one segment given as pieces (views into the stream's
+ * chunks), returning pieces: `ciphertext || tag` and the plaintext. The AEAD
+ * ciphers copy nothing; concatenated, the output is the segment FORMAT.md
+ * defines, however the input was cut.
+ */
 export interface SegmentCipher {
-  seal(nonce: Buffer, pieces: readonly Buffer[]): Buffer;
-  open(nonce: Buffer, sealed: Buffer): Buffer;
+  seal(nonce: Buffer, pieces: readonly Buffer[]): Buffer[];
+  open(nonce: Buffer, pieces: readonly Buffer[]): Buffer[];
 }
 
 export function assertDek(dek: Buffer): void {
@@ -40,13 +46,13 @@ export function createSegmentCipher(dek: Buffer, header: Header, associatedData:
     const material = deriveFileKey(dek, header, 64);
     const keys: LegacyKeys = { encryptionKey: material.subarray(0, 32), macKey: material.subarray(32) };
     return {
-      seal: (nonce, pieces) => legacySeal(algorithm, keys, nonce, pieces, ad),
-      open: (nonce, sealed) => legacyOpen(algorithm, keys, nonce, sealed, ad),
+      seal: (nonce, pieces) => [legacySeal(algorithm, keys, nonce, pieces, ad)],
+      open: (nonce, pieces) => [legacyOpen(algorithm, keys, nonce, pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces), ad)],
     };
   }
   const key: KeyObject = createSecretKey(deriveFileKey(dek, header, 32));
   return {
-    seal: (nonce, pieces) => aeadSeal(algorithm, key, nonce, pieces, ad),
-    open: (nonce, sealed) => aeadOpen(algorithm, key, nonce, sealed, ad),
+    seal: (nonce, pieces) => aeadSealPieces(algorithm, key, nonce, pieces, ad),
+    open: (nonce, pieces) => aeadOpenPieces(algorithm, key, nonce, pieces, ad),
   };
 }
