@@ -24,25 +24,28 @@ interface SessionStateRow extends Pick<SessionState, 'id' | 'username' | 'role' 
  * session's liveness. It runs on every authenticated request, so it is a single indexed
  * read (users.id, then indexed lookups of its tokens and factors) in plain SQL, not Prisma queries:
  * each Prisma operation costs far more main-thread time than SQLite needs to answer it.
+ * The session's tokens are found by (family_id, user_id): by user_id alone, SQLite walked
+ * every token the user ever had, so the check grew with each sign-in and refresh.
  * Nothing is cached: a disable, password change or logout shows on the very next request.
  * It also reads what `GET /auth/me` answers, so that route needs no statement of its own,
  * and whether the account has a second factor, for the MFA_REQUIRED gate.
  */
+export function sessionStateQuery(userId: string, familyId: string, now: Date): Prisma.Sql {
+  return Prisma.sql`
+    SELECT u.id, u.username, u.role, u.status, u.token_version AS "tokenVersion",
+      u.public_key_fingerprint AS "publicKeyFingerprint", u.key_generated_at AS "keyGeneratedAt", u.created_at AS "createdAt",
+      EXISTS (
+        SELECT 1 FROM refresh_tokens t
+        WHERE t.family_id = ${familyId} AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > ${now}
+      ) AS "sessionLive",
+      ${secondFactorExists(Prisma.sql`u.id`)} AS "hasSecondFactor"
+    FROM users u WHERE u.id = ${userId}`;
+}
+
 export function createSessionStateRepository(prisma: PrismaClient) {
   return {
     async find(userId: string, familyId: string, now: Date): Promise<SessionState | null> {
-      const rows = await readRows<SessionStateRow>(
-        prisma,
-        Prisma.sql`
-          SELECT u.id, u.username, u.role, u.status, u.token_version AS "tokenVersion",
-            u.public_key_fingerprint AS "publicKeyFingerprint", u.key_generated_at AS "keyGeneratedAt", u.created_at AS "createdAt",
-            EXISTS (
-              SELECT 1 FROM refresh_tokens t
-              WHERE t.family_id = ${familyId} AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > ${now}
-            ) AS "sessionLive",
-            ${secondFactorExists(Prisma.sql`u.id`)} AS "hasSecondFactor"
-          FROM users u WHERE u.id = ${userId}`,
-      );
+      const rows = await readRows<SessionStateRow>(prisma, sessionStateQuery(userId, familyId, now));
       const row = rows[0];
       if (row === undefined) return null;
       return {
