@@ -1,9 +1,7 @@
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyMigrations } from '../../src/db/migrate-runner.ts';
 import { fileListQuery, type FileListFilter } from '../../src/modules/files/files.repository.ts';
-import { makeDataDir } from '../helpers/app.ts';
+import { migratedSqlite, queryPlan } from '../helpers/sqlite-plan.ts';
 
 // Every form of the file list's statement is answered off an index in its own order:
 // a page costs the same with 50 files as with 500,000 (no sort of all of them).
@@ -11,18 +9,11 @@ import { makeDataDir } from '../helpers/app.ts';
 let db: Database.Database;
 
 beforeAll(async () => {
-  const dataDir = await makeDataDir();
-  const file = path.join(dataDir, 'sfe.db');
-  await applyMigrations({ databaseUrl: `file:${file}` });
-  db = new Database(file);
+  db = await migratedSqlite();
 });
 afterAll(() => db.close());
 
-const plan = (filter: FileListFilter) => {
-  const query = fileListQuery(filter);
-  const values = query.values.map((value) => (value instanceof Date ? value.toISOString() : value));
-  return (db.prepare(`EXPLAIN QUERY PLAN ${query.sql}`).all(...values) as Array<{ detail: string }>).map((row) => row.detail);
-};
+const plan = (filter: FileListFilter) => queryPlan(db, fileListQuery(filter));
 
 describe('the file list query plan (SQLite)', () => {
   const forms: Array<[string, FileListFilter]> = [

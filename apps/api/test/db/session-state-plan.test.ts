@@ -1,9 +1,7 @@
-import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyMigrations } from '../../src/db/migrate-runner.ts';
 import { sessionStateQuery } from '../../src/modules/auth/session-state.repository.ts';
-import { makeDataDir } from '../helpers/app.ts';
+import { bindable, migratedSqlite, queryPlan } from '../helpers/sqlite-plan.ts';
 
 // The session check runs on every authenticated request. Its cost must not grow with the
 // account's history: the session's tokens are found by their family, not by walking every
@@ -12,23 +10,13 @@ import { makeDataDir } from '../helpers/app.ts';
 let db: Database.Database;
 
 beforeAll(async () => {
-  const dataDir = await makeDataDir();
-  const file = path.join(dataDir, 'sfe.db');
-  await applyMigrations({ databaseUrl: `file:${file}` });
-  db = new Database(file);
+  db = await migratedSqlite();
 });
 afterAll(() => db.close());
 
-const statement = () => {
-  const query = sessionStateQuery('user-id', 'family-id', new Date());
-  const values = query.values.map((value) => (value instanceof Date ? value.toISOString() : value));
-  return { sql: query.sql, values };
-};
-
-const plan = (): string[] => {
-  const { sql, values } = statement();
-  return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...values) as Array<{ detail: string }>).map((row) => row.detail);
-};
+const query = () => sessionStateQuery('user-id', 'family-id', new Date());
+const statement = () => bindable(query());
+const plan = (): string[] => queryPlan(db, query());
 
 describe('the session check query plan (SQLite)', () => {
   it('finds the session by (family_id, user_id), and nothing is scanned', () => {
