@@ -25,6 +25,11 @@ function keyLength(key: Buffer | KeyObject): number {
   return Buffer.isBuffer(key) ? key.length : (key.symmetricKeySize ?? -1);
 }
 
+/** Pieces as one buffer: the piece itself when there is one (no copy), else a concatenation. */
+export function joinPieces(pieces: readonly Buffer[]): Buffer {
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+}
+
 /** Shared by every cipher: node:crypto only reads it. */
 const CIPHER_OPTIONS = { authTagLength: AEAD_TAG_LENGTH };
 
@@ -100,7 +105,7 @@ export function aeadSeal(
   associatedData: Buffer,
 ): Buffer {
   const parts = aeadSealPieces(algorithm, key, nonce, Buffer.isBuffer(plaintext) ? [plaintext] : plaintext, associatedData);
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return joinPieces(parts);
 }
 
 /**
@@ -166,5 +171,5 @@ export function aeadOpen(
   associatedData: Buffer,
 ): Buffer {
   const parts = aeadOpenPieces(algorithm, key, nonce, [sealed], associatedData);
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return joinPieces(parts);
 }

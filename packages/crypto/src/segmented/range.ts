@@ -6,6 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { assertAlgorithmAvailable } from '../algorithms.ts';
+import { joinPieces } from '../aead.ts';
 import { DecryptionFailedError } from '../errors.ts';
 import { ChunkQueue } from './chunk-queue.ts';
 import { HEADER_LENGTH, layoutFor, parseHeader, segmentNonce } from './header.ts';
@@ -64,8 +65,7 @@ async function* decryptRange(options: RangeDecryptOptions): AsyncGenerator<Buffe
     while (index <= last && queue.length >= sealedLengthOf(index)) {
       const isLast = index === layout.segments - 1;
       const sealed = queue.takeContiguous(sealedLengthOf(index), scratch);
-      const parts = cipher.open(segmentNonce(header.noncePrefix, index, isLast), [sealed]);
-      const plaintext = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      const plaintext = joinPieces(cipher.open(segmentNonce(header.noncePrefix, index, isLast), [sealed]));
       const segmentStart = index * segmentSize;
       const from = Math.max(start - segmentStart, 0);
       const to = Math.min(end - segmentStart + 1, plaintext.length);

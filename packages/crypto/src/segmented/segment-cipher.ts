@@ -5,7 +5,7 @@
  * associated data (the file id) is authenticated on every segment.
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { aeadOpenPieces, aeadSealPieces } from '../aead.ts';
+import { aeadOpenPieces, aeadSealPieces, joinPieces } from '../aead.ts';
 import { isLegacyAlgorithm } from '../algorithms.ts';
 import { InvalidKeyError } from '../errors.ts';
 import { hkdfSha256 } from '../kdf.ts';
@@ -47,7 +47,7 @@ export function createSegmentCipher(dek: Buffer, header: Header, associatedData:
     const keys: LegacyKeys = { encryptionKey: material.subarray(0, 32), macKey: material.subarray(32) };
     return {
       seal: (nonce, pieces) => [legacySeal(algorithm, keys, nonce, pieces, ad)],
-      open: (nonce, pieces) => [legacyOpen(algorithm, keys, nonce, pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces), ad)],
+      open: (nonce, pieces) => [legacyOpen(algorithm, keys, nonce, joinPieces(pieces), ad)],
     };
   }
   const key: KeyObject = createSecretKey(deriveFileKey(dek, header, 32));
