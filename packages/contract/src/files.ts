@@ -8,6 +8,9 @@ export const FileAlgorithm = Type.Union([
   Type.Literal('rc4'),
 ]);
 export type FileAlgorithm = Type.Static<typeof FileAlgorithm>;
+/** The algorithm names, read off the schema (a multipart field is checked by hand, not by Ajv). */
+export const FILE_ALGORITHMS: readonly FileAlgorithm[] = Object.freeze(FileAlgorithm.anyOf.map((literal) => literal.const));
+export const isFileAlgorithm = (value: string): value is FileAlgorithm => (FILE_ALGORITHMS as readonly string[]).includes(value);
 
 export const AccessStatus = Type.Union([
   Type.Literal('pending'),

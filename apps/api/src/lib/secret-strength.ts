@@ -6,8 +6,18 @@ import * as common from '@zxcvbn-ts/language-common';
  * passes the length check can still be typed by hand ("aaaa...", "password" x 4,
  * "0123456789abcdef" x 4): each rule below names what is wrong without echoing it.
  */
-let estimator: ZxcvbnFactory | undefined;
-const zxcvbn = () => (estimator ??= new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs }));
+// The estimator's ranked dictionaries take ~4 MiB of heap and are needed only while the
+// configuration is checked at start-up: held weakly, the checks of one synchronous
+// loadConfig share one (a WeakRef's target lives at least until the job ends), and the
+// serving process does not keep it.
+let estimator: WeakRef<ZxcvbnFactory> | undefined;
+function zxcvbn(): ZxcvbnFactory {
+  const live = estimator?.deref();
+  if (live !== undefined) return live;
+  const fresh = new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs });
+  estimator = new WeakRef(fresh);
+  return fresh;
+}
 
 /** About 100 bits: what zxcvbn grants 30 random hex digits or 20 random base64 characters. */
 export const MIN_GUESSES_LOG10 = 30;
