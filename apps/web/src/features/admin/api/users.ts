@@ -30,7 +30,7 @@ export function useUsernames(): ReadonlyMap<string, string> {
   return names;
 }
 
-export type UserAction = 'disable' | 'enable' | 'revokeGrants' | 'deletePrivateKey' | 'incident' | 'erase';
+export type UserAction = 'disable' | 'enable' | 'revokeGrants' | 'deletePrivateKey' | 'resetMfa' | 'incident' | 'erase';
 
 /**
  * One mutation per account action. Each changes what the users table, the audit log
@@ -54,6 +54,7 @@ export const useDisableUser = () => useUserMutation((client, id) => client.admin
 export const useEnableUser = () => useUserMutation((client, id) => client.admin.users.enable(id));
 export const useRevokeGrants = () => useUserMutation((client, id) => client.admin.users.revokeGrants(id));
 export const useDeletePrivateKey = () => useUserMutation((client, id) => client.admin.users.deletePrivateKey(id));
+export const useResetMfa = () => useUserMutation((client, id) => client.admin.users.mfaReset(id));
 export const useIncidentResponse = () => useUserMutation((client, id) => client.admin.users.incident(id));
 export const useEraseUser = () => useUserMutation((client, id) => client.admin.users.erase(id));
 

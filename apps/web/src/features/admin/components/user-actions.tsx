@@ -1,10 +1,10 @@
 import type { AdminUser } from '@sfe/contract';
 import { ErrorAlert } from '../../../components/ui/error-alert.tsx';
-import { useDeletePrivateKey, useDisableUser, useEnableUser, useIncidentResponse, useRevokeGrants } from '../api/users.ts';
+import { useDeletePrivateKey, useDisableUser, useEnableUser, useIncidentResponse, useResetMfa, useRevokeGrants } from '../api/users.ts';
 import { ConfirmAction } from './confirm-action.tsx';
 import { EraseUser } from './erase-user.tsx';
 
-export type ConfirmedAction = 'disable' | 'revokeGrants' | 'deletePrivateKey' | 'incident' | 'erase';
+export type ConfirmedAction = 'disable' | 'revokeGrants' | 'deletePrivateKey' | 'resetMfa' | 'incident' | 'erase';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -37,6 +37,9 @@ export function UserActions({ user, onOpen }: { user: AdminUser; onOpen: (action
         >
           Delete private key
         </button>
+        <button type="button" className="button-small" onClick={() => onOpen('resetMfa')} aria-label={`Reset the second factors of ${name}`}>
+          Reset second factors
+        </button>
         <button type="button" className="button-small button-danger" onClick={() => onOpen('incident')} aria-label={`Incident response for ${name}`}>
           Incident response
         </button>
@@ -54,6 +57,7 @@ export function UserActionDialog({ action, user, onClose }: { action: ConfirmedA
   const disable = useDisableUser();
   const revokeGrants = useRevokeGrants();
   const deleteKey = useDeletePrivateKey();
+  const resetMfa = useResetMfa();
   const incident = useIncidentResponse();
   const name = user.username;
   const common = { userId: user.id, onClose };
@@ -84,6 +88,32 @@ export function UserActionDialog({ action, user, onClose }: { action: ConfirmedA
           <p>
             The grants of {name} are revoked first (once the key is gone they could never open), then the private key is deleted from the key
             store. {name} can no longer download or rotate keys. This cannot be undone.
+          </p>
+        </ConfirmAction>
+      );
+    case 'resetMfa':
+      return (
+        <ConfirmAction
+          {...common}
+          title={`Reset the second factors of ${name}`}
+          confirmLabel="Reset second factors"
+          mutation={resetMfa}
+          summary={(r) => (
+            <>
+              <strong>Second factors of {name} reset:</strong>
+              <ul>
+                <li>{r.totpRemoved ? 'Authenticator app removed' : 'No authenticator app was set up'}</li>
+                <li>{plural(r.passkeysRemoved, 'passkey')} removed</li>
+                <li>{plural(r.recoveryCodesRemoved, 'recovery code')} removed</li>
+                <li>Every session ended</li>
+              </ul>
+            </>
+          )}
+        >
+          <p>
+            For a lost phone or security key. The authenticator app, every passkey and every recovery code of {name} are removed, and {name} is
+            signed out everywhere. {name} then signs in with the password alone and sets up a second factor again (at once, if the role must use
+            one). Make sure the request really comes from {name}: until then, the password is the only thing protecting the account.
           </p>
         </ConfirmAction>
       );
