@@ -248,12 +248,15 @@ describe('Dockerfile', () => {
 
   it('runs the server with the node flags and allocator settings of `pnpm start` (apps/api/bench/README.md says why)', async () => {
     const scripts = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')).scripts as Record<string, string>;
+    // The package's own scripts (pnpm --filter @sfe/api start) run the same node.
+    const apiScripts = JSON.parse(await readFile(path.join(root, 'apps/api/package.json'), 'utf8')).scripts as Record<string, string>;
     const runtime = stages[1] ?? '';
     for (const setting of ['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=4194304', 'UV_THREADPOOL_SIZE=8']) {
-      expect(scripts.start).toContain(setting);
-      expect(scripts.dev).toContain(setting);
+      for (const script of [scripts.start, scripts.dev, apiScripts.start, apiScripts.dev]) expect(script).toContain(setting);
       expect(runtime).toMatch(new RegExp(`^ENV .*\\b${setting}\\b`, 'm'));
     }
+    expect(apiScripts.start).toContain('node --no-allocation-site-pretenuring --heap-growing-percent=100 --import tsx src/server.ts');
+    expect(apiScripts.dev).toContain('node --no-allocation-site-pretenuring --heap-growing-percent=100 --import tsx --watch src/server.ts');
     expect(scripts.start).toContain('node --no-allocation-site-pretenuring --heap-growing-percent=100 --import tsx apps/api/src/server.ts');
     expect(scripts.dev).toContain('node --no-allocation-site-pretenuring --heap-growing-percent=100 --import tsx');
   });
