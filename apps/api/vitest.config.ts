@@ -12,5 +12,7 @@ export default defineConfig({
     // Each test file gets its own DATA_DIR and SQLite file; files run in parallel
     // processes, bounded by the two cores we have.
     pool: 'forks',
+    // Tests that start the server as a process run the built one.
+    globalSetup: ['test/helpers/server-build-global-setup.ts'],
   },
 });

@@ -35,7 +35,7 @@ export default defineConfig({
       'test/kek/kek-pkcs11.test.ts',
       'test/db/direct-read.test.ts',
     ],
-    globalSetup: ['test/helpers/pg-global-setup.ts'],
+    globalSetup: ['test/helpers/pg-global-setup.ts', 'test/helpers/server-build-global-setup.ts'],
     setupFiles: ['test/helpers/pg-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

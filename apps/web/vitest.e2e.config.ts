@@ -11,6 +11,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     fileParallelism: false,
+    // The API runs as `pnpm start` runs it: the built server (apps/api/dist/server.mjs).
+    globalSetup: ['../api/test/helpers/server-build-global-setup.ts'],
     // Sign-ins and downloads run a 600k-iteration KDF on a shared 2-core machine.
     expect: { poll: { timeout: 15_000, interval: 100 } },
   },

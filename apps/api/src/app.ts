@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -16,6 +15,7 @@ import type { Config } from './config.ts';
 import { createContainer, type Container, type ContainerOverrides } from './container.ts';
 import type { AuditEvent } from './modules/audit/audit.operations.ts';
 import { AppError, PreflightError } from './lib/errors.ts';
+import { REPO_ROOT } from './db/repo-root.ts';
 import authPlugin from './plugins/auth.ts';
 import docsPlugin from './plugins/docs.ts';
 import errorsPlugin, { sendProblem } from './plugins/errors.ts';
@@ -33,8 +33,7 @@ import { authMfaRoutes, mfaRoutes } from './modules/mfa/mfa.routes.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
 import { notificationSettingsRoutes, notificationsRoutes } from './modules/notifications/notifications.routes.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const DEFAULT_WEB_DIST = path.resolve(here, '../../web/dist');
+export const DEFAULT_WEB_DIST = path.join(REPO_ROOT, 'apps/web/dist');
 
 /** Redacted wherever they appear in a log line. */
 const REDACT = [

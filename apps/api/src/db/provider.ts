@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from './repo-root.ts';
 
 /**
  * Which database engine a DATABASE_URL names. `file:` is the embedded SQLite default;
@@ -19,17 +19,16 @@ export function databaseProvider(databaseUrl: string): DatabaseProvider {
   throw new DatabaseUrlError('DATABASE_URL must be file:/path/to/db.sqlite or postgresql://user@host:port/database');
 }
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 
 /** The committed migrations of each provider. */
 export const MIGRATIONS_DIRS: Readonly<Record<DatabaseProvider, string>> = {
-  sqlite: path.join(repoRoot, 'prisma/migrations'),
-  postgresql: path.join(repoRoot, 'prisma/postgresql/migrations'),
+  sqlite: path.join(REPO_ROOT, 'prisma/migrations'),
+  postgresql: path.join(REPO_ROOT, 'prisma/postgresql/migrations'),
 };
 
 export const SCHEMA_PATHS: Readonly<Record<DatabaseProvider, string>> = {
-  sqlite: path.join(repoRoot, 'prisma/schema.prisma'),
-  postgresql: path.join(repoRoot, 'prisma/postgresql/schema.prisma'),
+  sqlite: path.join(REPO_ROOT, 'prisma/schema.prisma'),
+  postgresql: path.join(REPO_ROOT, 'prisma/postgresql/schema.prisma'),
 };
 
 /** A URL safe to print: the password (if any) replaced. */

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DIST_DIR } from '../../scripts/build.mjs';
 import { describe, expect, it } from 'vitest';
 import { makeDataDir } from '../helpers/app.ts';
-import { startServer } from '../helpers/server-process.ts';
+import { REPO_ROOT, startServer } from '../helpers/server-process.ts';
 
 /**
  * The serving process on the embedded defaults loads none of the optional backends'
@@ -41,7 +42,14 @@ describe('what the serving process loads', () => {
     } finally {
       await server.stop();
     }
-    const loaded = (await readFile(logFile, 'utf8')).split('\n').filter(Boolean);
+    // The server is built (server-build.ts): a file of dist/ stands for the sources in it.
+    const meta = JSON.parse(await readFile(path.join(DIST_DIR, 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+    const sourcesOf = new Map(Object.entries(meta.outputs).map(([output, { inputs }]) => [path.resolve(REPO_ROOT, output), Object.keys(inputs)]));
+    const urls = (await readFile(logFile, 'utf8')).split('\n').filter(Boolean);
+    const loaded = urls.flatMap((url) => [url, ...(url.startsWith('file:') ? (sourcesOf.get(fileURLToPath(url))?.map((input) => `/${input}`) ?? []) : [])]);
+    // The server ran from the bundle, and its sources are seen through it.
+    expect(urls.some((url) => url.endsWith('/apps/api/dist/server.mjs'))).toBe(true);
+    expect(loaded.some((url) => url.includes('/src/modules/files/files.service.ts'))).toBe(true);
     // The hook saw the process at work (so an empty list cannot pass for a lean one).
     expect(loaded.some((url) => url.includes('/@prisma/adapter-better-sqlite3/'))).toBe(true);
     expect(loaded.some((url) => url.includes('/fastify/'))).toBe(true);

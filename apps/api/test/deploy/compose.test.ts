@@ -238,7 +238,9 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/^USER node$/m);
     expect(runtime.indexOf('USER node')).toBeLessThan(runtime.indexOf('CMD '));
     expect(runtime).toMatch(/^HEALTHCHECK .*http:\/\/127\.0\.0\.1:3000\/readyz/m);
-    expect(runtime).toMatch(/^CMD \["node", "--no-allocation-site-pretenuring", "--heap-growing-percent=100", "--import", "tsx", "apps\/api\/src\/server.ts"\]$/m);
+    expect(runtime).toMatch(/^CMD \["node", "--no-allocation-site-pretenuring", "--heap-growing-percent=100", "apps\/api\/dist\/server.mjs"\]$/m);
+    // The image runs the built server: the build stage makes it.
+    expect(stages[0]).toMatch(/--filter @sfe\/api build/);
     expect(dockerfile).not.toMatch(/MASTER_KEY|JWT_SECRET|PASSWORD|SECRET_ACCESS/);
     expect(dockerfile).not.toMatch(/^ADD /m);
     expect(dockerfile).not.toMatch(/:latest/);
@@ -255,9 +257,10 @@ describe('Dockerfile', () => {
       for (const script of [scripts.start, scripts.dev, apiScripts.start, apiScripts.dev]) expect(script).toContain(setting);
       expect(runtime).toMatch(new RegExp(`^ENV .*\\b${setting}\\b`, 'm'));
     }
-    expect(apiScripts.start).toContain('node --no-allocation-site-pretenuring --heap-growing-percent=100 --import tsx src/server.ts');
+    expect(apiScripts.start).toContain('node --no-allocation-site-pretenuring --heap-growing-percent=100 dist/server.mjs');
     expect(apiScripts.dev).toContain('node --no-allocation-site-pretenuring --heap-growing-percent=100 --import tsx --watch src/server.ts');
-    expect(scripts.start).toContain('node --no-allocation-site-pretenuring --heap-growing-percent=100 --import tsx apps/api/src/server.ts');
+    expect(scripts.start).toContain('pnpm --filter @sfe/api build && ');
+    expect(scripts.start).toContain('node --no-allocation-site-pretenuring --heap-growing-percent=100 apps/api/dist/server.mjs');
     expect(scripts.dev).toContain('node --no-allocation-site-pretenuring --heap-growing-percent=100 --import tsx');
   });
 });

@@ -4,13 +4,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { databaseEnv } from './database.ts';
 import { freePort } from './free-port.ts';
+import { BUILT_SERVER, ensureServerBuilt } from './server-build.ts';
 
-// The real server as a child process (`node --import tsx apps/api/src/server.ts`),
-// for tests and benchmarks that need a real listening port, real signals and the
-// real work factors. stdout and stderr are captured so tests can assert on logs.
+// The real server as a child process (the built apps/api/dist/server.mjs, as `pnpm start`
+// runs it; kept fresh by server-build.ts), for tests and benchmarks that need a real
+// listening port, real signals and the real work factors. stdout and stderr are
+// captured so tests can assert on logs.
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-export const SERVER_ENTRY = 'apps/api/src/server.ts';
 
 const READY_TIMEOUT_MS = 60_000;
 // server.ts forces its own exit after 30 s of draining; wait a little longer than that.
@@ -70,7 +71,11 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
     MFA_REQUIRED_ROLES: '',
     ...options.env,
   };
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', options.entry ?? SERVER_ENTRY], {
+  // The built server, as `pnpm start` runs it (rebuilt first if a source changed: the
+  // benches have no global setup); another entry (TypeScript) through tsx.
+  if (options.entry === undefined) await ensureServerBuilt();
+  const entryArgs = options.entry === undefined ? [BUILT_SERVER] : ['--import', 'tsx', options.entry];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entryArgs], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -52,7 +52,7 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
   const dataDir = await mkdtemp(path.join(tmpdir(), 'sfe-e2e-'));
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/api/src/server.ts'], {
+  const child = spawn(process.execPath, ['apps/api/dist/server.mjs'], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? '',

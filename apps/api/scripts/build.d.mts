@@ -1,0 +1,3 @@
+export declare const DIST_DIR: string;
+export declare const BUILD_INPUTS: readonly string[];
+export declare function buildServer(options?: { outdir?: string }): Promise<void>;
