@@ -1,30 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { createApiClient } from '@sfe/api-client';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAdmin } from './helpers/admin.ts';
-import { launchBrowser, newPerson, screenshot, signIn } from './helpers/browser.ts';
-import { startServer, type RunningServer } from './helpers/server.ts';
-import { buildSpa } from './helpers/spa.ts';
+import { screenshot, signIn } from './helpers/browser.ts';
+import { browserSuite } from './helpers/suite.ts';
 
 const MASTER_KEY = randomBytes(32).toString('hex');
 const PREVIOUS_KEY = randomBytes(32).toString('hex');
 const ADMIN = { username: 'console.admin', password: 'console admin pass phrase' };
 
-let server: RunningServer;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-async function person(): Promise<Page> {
-  const { context, page } = await newPerson(browser, server.baseUrl);
-  contexts.push(context);
-  return page;
-}
-
-beforeAll(async () => {
-  await buildSpa();
-  server = await startServer({ MASTER_KEY, MASTER_KEY_PREVIOUS: PREVIOUS_KEY });
-  browser = await launchBrowser();
+const suite = browserSuite({ MASTER_KEY, MASTER_KEY_PREVIOUS: PREVIOUS_KEY }, async (server) => {
   expect(await createAdmin(server.dataDir, ADMIN, { MASTER_KEY, MASTER_KEY_PREVIOUS: PREVIOUS_KEY })).toBe(0);
   const client = createApiClient({ baseUrl: server.baseUrl });
   await client.auth.register({ username: 'keys.org', password: 'organization pass phrase', role: 'organization' });
@@ -34,15 +19,9 @@ beforeAll(async () => {
   for (const name of ['one.txt', 'two.txt']) await org.files.upload(new Blob([`content of ${name}`]), {}, { filename: name });
 });
 
-afterAll(async () => {
-  await Promise.all(contexts.map((c) => c.close()));
-  await browser?.close();
-  await server?.stop();
-});
-
 describe('admin console: master key', () => {
   it('shows what each key id wraps, verifies, and rotates with a confirmation', async () => {
-    const page = await person();
+    const page = await suite.person();
     await signIn(page, ADMIN);
     await page.getByRole('link', { name: 'Master key' }).click();
     await page.getByRole('heading', { name: 'Master key' }).waitFor();
@@ -66,7 +45,7 @@ describe('admin console: master key', () => {
   });
 
   it('is the not-found page for anyone else, who never sees the admin screen', async () => {
-    const page = await person();
+    const page = await suite.person();
     await signIn(page, { username: 'keys.consultant', password: 'consultant pass phrase' });
     expect(await page.getByRole('link', { name: 'Master key' }).count()).toBe(0);
     await page.goto('/admin/master-key');
