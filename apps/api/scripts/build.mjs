@@ -17,25 +17,28 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const apiDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = path.resolve(apiDir, '../..');
 /** Where the built server goes: dist/server.mjs, its chunks, the seal worker, and meta.json. */
 export const DIST_DIR = path.join(apiDir, 'dist');
+/** The build's metafile (which sources each output holds), written last: its time is the build's. */
+export const BUILD_META = path.join(DIST_DIR, 'meta.json');
 /** What the build reads: a change in any of these makes dist/ stale. */
 export const BUILD_INPUTS = ['apps/api/src', 'packages/crypto/src', 'packages/contract/src', 'apps/api/scripts/build.mjs', 'apps/api/package.json'].map(
-  (input) => path.join(apiDir, '../..', input),
+  (input) => path.join(repoRoot, input),
 );
 
-export async function buildServer({ outdir = DIST_DIR } = {}) {
+export async function buildServer() {
   const manifest = JSON.parse(await readFile(path.join(apiDir, 'package.json'), 'utf8'));
   const external = Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies })
     .filter((name) => !name.startsWith('@sfe/'))
     .flatMap((name) => [name, `${name}/*`]);
-  await rm(outdir, { recursive: true, force: true });
-  await mkdir(outdir, { recursive: true });
+  await rm(DIST_DIR, { recursive: true, force: true });
+  await mkdir(DIST_DIR, { recursive: true });
   const result = await build({
     entryPoints: { server: path.join(apiDir, 'src/server.ts') },
     // meta.json names files relative to the repository root, wherever the build ran from.
-    absWorkingDir: path.resolve(apiDir, '../..'),
-    outdir,
+    absWorkingDir: repoRoot,
+    outdir: DIST_DIR,
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -49,9 +52,8 @@ export async function buildServer({ outdir = DIST_DIR } = {}) {
     metafile: true,
     logLevel: 'warning',
   });
-  await copyFile(path.join(apiDir, '../../packages/crypto/src/segmented/seal-worker.js'), path.join(outdir, 'seal-worker.js'));
-  // Written last: its time says when the build completed.
-  await writeFile(path.join(outdir, 'meta.json'), JSON.stringify(result.metafile));
+  await copyFile(path.join(repoRoot, 'packages/crypto/src/segmented/seal-worker.js'), path.join(DIST_DIR, 'seal-worker.js'));
+  await writeFile(BUILD_META, JSON.stringify(result.metafile));
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

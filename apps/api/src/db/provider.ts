@@ -19,7 +19,6 @@ export function databaseProvider(databaseUrl: string): DatabaseProvider {
   throw new DatabaseUrlError('DATABASE_URL must be file:/path/to/db.sqlite or postgresql://user@host:port/database');
 }
 
-
 /** The committed migrations of each provider. */
 export const MIGRATIONS_DIRS: Readonly<Record<DatabaseProvider, string>> = {
   sqlite: path.join(REPO_ROOT, 'prisma/migrations'),

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DIST_DIR } from '../../scripts/build.mjs';
+import { BUILD_META } from '../../scripts/build.mjs';
 import { describe, expect, it } from 'vitest';
 import { makeDataDir } from '../helpers/app.ts';
 import { REPO_ROOT, startServer } from '../helpers/server-process.ts';
@@ -43,7 +43,7 @@ describe('what the serving process loads', () => {
       await server.stop();
     }
     // The server is built (server-build.ts): a file of dist/ stands for the sources in it.
-    const meta = JSON.parse(await readFile(path.join(DIST_DIR, 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+    const meta = JSON.parse(await readFile(BUILD_META, 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
     const sourcesOf = new Map(Object.entries(meta.outputs).map(([output, { inputs }]) => [path.resolve(REPO_ROOT, output), Object.keys(inputs)]));
     const urls = (await readFile(logFile, 'utf8')).split('\n').filter(Boolean);
     const loaded = urls.flatMap((url) => [url, ...(url.startsWith('file:') ? (sourcesOf.get(fileURLToPath(url))?.map((input) => `/${input}`) ?? []) : [])]);

@@ -1,15 +1,15 @@
 import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { BUILD_INPUTS, DIST_DIR, buildServer } from '../../scripts/build.mjs';
+import { BUILD_INPUTS, BUILD_META, DIST_DIR, buildServer } from '../../scripts/build.mjs';
 
 /**
  * The tests that start the server as a process run the built server, as `pnpm start`
  * and the Docker image do (apps/api/dist/server.mjs). Each project's global setup calls
  * this: it rebuilds when any source is newer than the last build, under a lock, so the
- * projects of one run build once and never over one another.
+ * projects of one run build once and never over one another. A process checks once
+ * (startServer calls it too, for the benches, which have no global setup).
  */
 export const BUILT_SERVER = path.join(DIST_DIR, 'server.mjs');
-const STAMP = path.join(DIST_DIR, 'meta.json');
 const LOCK = `${DIST_DIR}.lock`;
 const LOCK_STALE_MS = 60_000;
 
@@ -27,7 +27,7 @@ async function newestInput(): Promise<number> {
 }
 
 async function fresh(): Promise<boolean> {
-  const built = await stat(STAMP).then((info) => info.mtimeMs, () => 0);
+  const built = await stat(BUILD_META).then((info) => info.mtimeMs, () => 0);
   return built > 0 && built >= (await newestInput());
 }
 
@@ -45,7 +45,7 @@ async function acquireLock(): Promise<void> {
   }
 }
 
-export async function ensureServerBuilt(): Promise<void> {
+async function buildIfStale(): Promise<void> {
   if (await fresh()) return;
   await acquireLock();
   try {
@@ -53,4 +53,9 @@ export async function ensureServerBuilt(): Promise<void> {
   } finally {
     await rmdir(LOCK);
   }
+}
+
+let checked: Promise<void> | undefined;
+export function ensureServerBuilt(): Promise<void> {
+  return (checked ??= buildIfStale());
 }

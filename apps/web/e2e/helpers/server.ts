@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { BUILT_SERVER } from '../../../api/test/helpers/server-build.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../../..');
 export const webDist = path.resolve(import.meta.dirname, '../../dist');
@@ -52,7 +53,7 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
   const dataDir = await mkdtemp(path.join(tmpdir(), 'sfe-e2e-'));
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['apps/api/dist/server.mjs'], {
+  const child = spawn(process.execPath, [BUILT_SERVER], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH ?? '',
