@@ -30,8 +30,6 @@ export function useUsernames(): ReadonlyMap<string, string> {
   return names;
 }
 
-export type UserAction = 'disable' | 'enable' | 'revokeGrants' | 'deletePrivateKey' | 'resetMfa' | 'incident' | 'erase';
-
 /**
  * One mutation per account action. Each changes what the users table, the audit log
  * and the alerts show, so all three are refetched; grants changed too.
