@@ -182,5 +182,32 @@ describe('HTTP edge hardening', () => {
     expect(lines.join('')).toMatch(/\/api\/v1\/files/);
     expect(lines.join('')).not.toContain('canary-query-secret');
   });
+
+  it('writes one access line per request, when it completes: request line, status, time', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        callback();
+      },
+    });
+    const dataDir = await makeDataDir();
+    const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...databaseEnv(dataDir) }), kdf: TEST_KDF };
+    const app = await buildApp(config, { logStream: stream });
+    try {
+      await app.inject({ method: 'GET', url: '/healthz' });
+      await app.inject({ method: 'GET', url: '/api/v1/auth/me?token=canary', headers: { authorization: 'Bearer canary-bearer' } });
+    } finally {
+      await app.close();
+    }
+    const requestLines = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => 'reqId' in entry);
+    expect(requestLines.map((entry) => entry.msg)).toEqual(['request completed', 'request completed']);
+    expect(requestLines.map((entry) => [entry.req, entry.res])).toEqual([
+      [expect.objectContaining({ method: 'GET', url: '/healthz' }), { statusCode: 200 }],
+      [expect.objectContaining({ method: 'GET', url: '/api/v1/auth/me' }), { statusCode: 401 }],
+    ]);
+    for (const entry of requestLines) expect(entry.responseTime).toEqual(expect.any(Number));
+    expect(lines.join('')).not.toContain('canary');
+  });
 });
 
