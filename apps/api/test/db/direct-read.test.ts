@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPrismaClient, Prisma, type PrismaClient } from '../../src/db/client.ts';
-import { readRows, toDate } from '../../src/db/direct-read.ts';
+import { limitLiteral, readRows, toDate } from '../../src/db/direct-read.ts';
 import { applyMigrations } from '../../src/db/migrate-runner.ts';
-import { createFilesRepository } from '../../src/modules/files/files.repository.ts';
+import { createFilesRepository, fileListQuery } from '../../src/modules/files/files.repository.ts';
 import { makeDataDir } from '../helpers/app.ts';
 import { testDatabaseUrl } from '../helpers/database.ts';
 
@@ -27,13 +27,15 @@ afterAll(async () => {
   await prisma.$disconnect();
 });
 
+const idOf = (values: unknown[]) => ({ id: values[0] as string });
+
 describe('readRows', () => {
   it('connects by itself: the first statement of a fresh client, and again after a disconnect', async () => {
     const fresh = await openPrismaClient(databaseUrl);
     try {
-      expect(await readRows<{ id: string }>(fresh, Prisma.sql`SELECT id FROM users WHERE id = ${userId}`)).toEqual([{ id: userId }]);
+      expect(await readRows(fresh, Prisma.sql`SELECT id FROM users WHERE id = ${userId}`, idOf)).toEqual([{ id: userId }]);
       await fresh.$disconnect();
-      expect(await readRows<{ id: string }>(fresh, Prisma.sql`SELECT id FROM users WHERE id = ${userId}`)).toEqual([{ id: userId }]);
+      expect(await readRows(fresh, Prisma.sql`SELECT id FROM users WHERE id = ${userId}`, idOf)).toEqual([{ id: userId }]);
     } finally {
       await fresh.$disconnect();
     }
@@ -53,14 +55,20 @@ describe('readRows', () => {
       ['>', { gt: at }],
       ['>=', { gte: at }],
     ] as const) {
-      const direct = await readRows<{ id: string }>(
+      const direct = await readRows(
         prisma,
         Prisma.sql`SELECT id FROM refresh_tokens WHERE family_id = ${familyId} AND expires_at ${Prisma.raw(operator)} ${at}`,
+        idOf,
       );
       const viaPrisma = await prisma.refreshToken.findMany({ where: { familyId, expiresAt: where }, select: { id: true } });
       expect(ids(direct)).toEqual(ids(viaPrisma));
       expect(direct).toHaveLength(operator === '>' ? 1 : 2);
     }
+  });
+
+  it('hands the mapper the columns in SELECT order, on either driver', async () => {
+    const rows = await readRows(prisma, Prisma.sql`SELECT 'b' AS zeta, 'a' AS alpha, id FROM users WHERE id = ${userId}`, (values) => values);
+    expect(rows).toEqual([['b', 'a', userId]]);
   });
 
   it('reads what Prisma wrote a moment before, and its dates come back as the same instants', async () => {
@@ -72,9 +80,10 @@ describe('readRows', () => {
         algorithm: 'aes_256_gcm', blobKey: randomUUID(), createdAt,
       },
     });
-    const [row] = await readRows<{ size: number | bigint; algorithm: string; createdAt: unknown }>(
+    const [row] = await readRows(
       prisma,
-      Prisma.sql`SELECT size, algorithm, created_at AS "createdAt" FROM encrypted_files WHERE id = ${id}`,
+      Prisma.sql`SELECT size, algorithm, created_at FROM encrypted_files WHERE id = ${id}`,
+      (values) => ({ size: values[0], algorithm: values[1], createdAt: values[2] }),
     );
     expect(Number(row?.size)).toBe(9_007_199_254);
     // The enum's mapped name, as stored: what @sfe/crypto calls the algorithm.
@@ -108,6 +117,21 @@ describe('the file list on the reader', () => {
     // Newest first, ties by id descending: the two later files, then the five equal ones.
     const expected = [ids[6], ids[5], ...ids.slice(0, 5).sort().reverse()];
     expect(seen).toEqual(expected);
+  });
+});
+
+describe('limitLiteral', () => {
+  it('splices a page size into the SQL text, and nothing but a positive integer', () => {
+    expect(Prisma.sql`SELECT 1 LIMIT ${limitLiteral(51)}`.sql).toBe('SELECT 1 LIMIT 51');
+    for (const bad of [0, -1, 1.5, Number.NaN, 1001, '51; DROP TABLE users' as unknown as number]) {
+      expect(() => limitLiteral(bad)).toThrow(RangeError);
+    }
+  });
+
+  it('is how the file list asks for its page: no bound LIMIT for SQLite to re-plan on every run', () => {
+    const query = fileListQuery({ ownerId: userId, limit: 50 });
+    expect(query.sql).toMatch(/LIMIT 51$/);
+    expect(query.values).toEqual([userId]);
   });
 });
 

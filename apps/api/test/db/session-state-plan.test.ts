@@ -38,7 +38,7 @@ describe('the session check query plan (SQLite)', () => {
       insert.run('current', 'family-id', 'current-hash');
     })();
     const { sql, values } = statement();
-    const live = () => (db.prepare(sql).get(...values) as { sessionLive: number }).sessionLive;
+    const live = () => (db.prepare(sql).get(...values) as { session_live: number }).session_live;
     expect(live()).toBe(1);
     db.prepare("UPDATE refresh_tokens SET revoked_at = '2026-01-01T00:00:00.000+00:00' WHERE family_id = 'family-id'").run();
     // Other sessions of the same account are still live; this one is not.

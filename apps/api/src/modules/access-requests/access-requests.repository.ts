@@ -127,14 +127,15 @@ export function createAccessRequestsRepository(prisma: PrismaClient, notify: Not
     async latestStatusByFile(consultantId: string, fileIds: string[]): Promise<Map<string, { status: AccessRequestStatus; expiresAt: Date | null }>> {
       const latest = new Map<string, { status: AccessRequestStatus; expiresAt: Date | null }>();
       if (fileIds.length === 0) return latest;
-      const rows = await readRows<{ fileId: string; status: AccessRequestStatus; expiresAt: unknown }>(
+      const rows = await readRows(
         prisma,
         Prisma.sql`
-          SELECT file_id AS "fileId", status, expires_at AS "expiresAt" FROM access_requests
+          SELECT file_id, status, expires_at FROM access_requests
           WHERE consultant_id = ${consultantId} AND file_id IN (${Prisma.join(fileIds)})
           ORDER BY created_at DESC, id DESC`,
+        (values) => ({ fileId: values[0] as string, status: values[1] as AccessRequestStatus, expiresAt: toDateOrNull(values[2]) }),
       );
-      for (const row of rows) if (!latest.has(row.fileId)) latest.set(row.fileId, { status: row.status, expiresAt: toDateOrNull(row.expiresAt) });
+      for (const { fileId, ...latestOfFile } of rows) if (!latest.has(fileId)) latest.set(fileId, latestOfFile);
       return latest;
     },
 

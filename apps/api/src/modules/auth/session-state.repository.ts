@@ -10,14 +10,19 @@ export type SessionState = Pick<User, 'id' | 'username' | 'role' | 'status' | 't
   hasSecondFactor: boolean;
 };
 
-/** A row as either driver returns it (enums as their text, integers maybe as bigint, dates in several forms). */
-interface SessionStateRow extends Pick<SessionState, 'id' | 'username' | 'role' | 'status' | 'publicKeyFingerprint'> {
-  tokenVersion: number | bigint;
-  keyGeneratedAt: unknown;
-  createdAt: unknown;
-  sessionLive: number | bigint | boolean;
-  hasSecondFactor: number | bigint | boolean;
-}
+/** The session statement's columns, in its SELECT order, as either driver returns them. */
+const sessionStateOfColumns = (values: unknown[]): SessionState => ({
+  id: values[0] as string,
+  username: values[1] as string,
+  role: values[2] as SessionState['role'],
+  status: values[3] as SessionState['status'],
+  tokenVersion: Number(values[4]),
+  publicKeyFingerprint: values[5] as string | null,
+  keyGeneratedAt: toDateOrNull(values[6]),
+  createdAt: toDate(values[7]),
+  sessionLive: toBoolean(values[8] as number | bigint | boolean),
+  hasSecondFactor: toBoolean(values[9] as number | bigint | boolean),
+});
 
 /**
  * The per-request authentication check as ONE statement: the account's state and its
@@ -32,34 +37,20 @@ interface SessionStateRow extends Pick<SessionState, 'id' | 'username' | 'role' 
  */
 export function sessionStateQuery(userId: string, familyId: string, now: Date): Prisma.Sql {
   return Prisma.sql`
-    SELECT u.id, u.username, u.role, u.status, u.token_version AS "tokenVersion",
-      u.public_key_fingerprint AS "publicKeyFingerprint", u.key_generated_at AS "keyGeneratedAt", u.created_at AS "createdAt",
+    SELECT u.id, u.username, u.role, u.status, u.token_version, u.public_key_fingerprint, u.key_generated_at, u.created_at,
       EXISTS (
         SELECT 1 FROM refresh_tokens t
         WHERE t.family_id = ${familyId} AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > ${now}
-      ) AS "sessionLive",
-      ${secondFactorExists(Prisma.sql`u.id`)} AS "hasSecondFactor"
+      ) AS session_live,
+      ${secondFactorExists(Prisma.sql`u.id`)} AS has_second_factor
     FROM users u WHERE u.id = ${userId}`;
 }
 
 export function createSessionStateRepository(prisma: PrismaClient) {
   return {
     async find(userId: string, familyId: string, now: Date): Promise<SessionState | null> {
-      const rows = await readRows<SessionStateRow>(prisma, sessionStateQuery(userId, familyId, now));
-      const row = rows[0];
-      if (row === undefined) return null;
-      return {
-        id: row.id,
-        username: row.username,
-        role: row.role,
-        status: row.status,
-        tokenVersion: Number(row.tokenVersion),
-        publicKeyFingerprint: row.publicKeyFingerprint,
-        keyGeneratedAt: toDateOrNull(row.keyGeneratedAt),
-        createdAt: toDate(row.createdAt),
-        sessionLive: toBoolean(row.sessionLive),
-        hasSecondFactor: toBoolean(row.hasSecondFactor),
-      };
+      const [state] = await readRows(prisma, sessionStateQuery(userId, familyId, now), sessionStateOfColumns);
+      return state ?? null;
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { FileAlgorithm } from '@sfe/crypto';
 import { Prisma, type EncryptionAlgorithm, type PrismaClient } from '../../db/client.ts';
-import { readRows, toDate } from '../../db/direct-read.ts';
+import { limitLiteral, readRows, toDate } from '../../db/direct-read.ts';
 import { likeLiteral } from '../../lib/like.ts';
 import { notices } from '../notifications/notifications.messages.ts';
 import type { NoticeWriter } from '../notifications/notifications.repository.ts';
@@ -64,11 +64,20 @@ export const summaryOf = (row: FileRow): FileSummary => ({
   createdAt: row.createdAt,
 });
 
-/** A listing row as the drivers return it: the algorithm as stored (the enum's mapped name). */
-interface SummaryRow extends Omit<FileSummary, 'size' | 'createdAt'> {
-  size: number | bigint;
-  createdAt: unknown;
-}
+/** A listing row off the file-list statement's columns, in its SELECT order. */
+const summaryOfColumns = (values: unknown[]): FileSummary => ({
+  id: values[0] as string,
+  ownerId: values[1] as string,
+  ownerName: values[2] as string,
+  filename: values[3] as string,
+  contentType: values[4] as string,
+  size: Number(values[5]),
+  sha256: values[6] as string,
+  // The enum's mapped name, as stored: the name @sfe/crypto uses.
+  algorithm: values[7] as FileAlgorithm,
+  description: values[8] as string | null,
+  createdAt: toDate(values[9]),
+});
 
 export interface FileListFilter {
   ownerId?: string;
@@ -93,12 +102,11 @@ export function fileListQuery(filter: FileListFilter): Prisma.Sql {
     conditions.push(Prisma.sql`(f.created_at, f.id) < (SELECT c.created_at, c.id FROM encrypted_files c WHERE c.id = ${filter.cursor})`);
   }
   return Prisma.sql`
-    SELECT f.id, f.owner_id AS "ownerId", u.username AS "ownerName", f.filename, f.content_type AS "contentType",
-      f.size, f.sha256, f.algorithm, f.description, f.created_at AS "createdAt"
+    SELECT f.id, f.owner_id, u.username, f.filename, f.content_type, f.size, f.sha256, f.algorithm, f.description, f.created_at
     FROM encrypted_files f JOIN users u ON u.id = f.owner_id
     WHERE ${Prisma.join(conditions, ' AND ')}
     ORDER BY f.created_at DESC, f.id DESC
-    LIMIT ${filter.limit + 1}`;
+    LIMIT ${limitLiteral(filter.limit + 1)}`;
 }
 
 /** `notify`: consultants whose requests a deletion closes are told in the deletion's transaction. */
@@ -121,9 +129,9 @@ export function createFilesRepository(prisma: PrismaClient, notify: NoticeWriter
 
     /** Newest first; the cursor is the id of the last item of the previous page. */
     async list(filter: FileListFilter): Promise<{ rows: FileSummary[]; nextCursor: string | null }> {
-      const rows = await readRows<SummaryRow>(prisma, fileListQuery(filter));
+      const rows = await readRows(prisma, fileListQuery(filter), summaryOfColumns);
       const more = rows.length > filter.limit;
-      const page = (more ? rows.slice(0, filter.limit) : rows).map((row) => ({ ...row, size: Number(row.size), createdAt: toDate(row.createdAt) }));
+      const page = more ? rows.slice(0, filter.limit) : rows;
       return { rows: page, nextCursor: more ? (page.at(-1)?.id ?? null) : null };
     },
 

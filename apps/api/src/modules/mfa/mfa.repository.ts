@@ -102,8 +102,8 @@ export function createMfaRepository(prisma: PrismaClient) {
 
     /** Whether the account has a confirmed TOTP or a passkey (secondFactorExists). */
     async hasFactor(userId: string): Promise<boolean> {
-      const [row] = await readRows<{ has: number | bigint | boolean }>(prisma, Prisma.sql`SELECT ${secondFactorExists(Prisma.sql`${userId}`)} AS has`);
-      return row !== undefined && toBoolean(row.has);
+      const [has] = await readRows(prisma, Prisma.sql`SELECT ${secondFactorExists(Prisma.sql`${userId}`)} AS has`, (values) => toBoolean(values[0] as number | bigint | boolean));
+      return has === true;
     },
 
     createChallenge: (input: { userId: string; purpose: 'sign_in' | 'passkey_registration'; tokenHash: string | null; tokenVersion: number; challenge: string | null; expiresAt: Date }) =>
