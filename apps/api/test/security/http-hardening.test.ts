@@ -1,7 +1,10 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
+import helmet from 'helmet';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.ts';
+import { HELMET, buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { TEST_KDF, buildTestApp, makeDataDir, type Session, type TestApp } from '../helpers/app.ts';
 import { databaseEnv } from '../helpers/database.ts';
@@ -58,6 +61,23 @@ describe('HTTP edge hardening', () => {
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect(response.headers['content-security-policy']).toMatch(/default-src 'self'/);
     expect(response.headers['strict-transport-security']).toBeDefined();
+  });
+
+  it("every response carries exactly helmet's headers for our configuration, as helmet itself sets them", async () => {
+    const reference = new ServerResponse(new IncomingMessage(new Socket()));
+    helmet(HELMET)(reference.req, reference, () => {});
+    const expected = reference.getHeaders();
+    expect(Object.keys(expected).length).toBeGreaterThan(8);
+    const org = await newUser(t.app, 'organization');
+    const responses = await Promise.all([
+      t.app.inject({ method: 'GET', url: '/healthz' }),
+      t.app.inject({ method: 'GET', url: '/api/v1/files' }),
+      t.app.inject({ method: 'GET', url: '/api/v1/files', headers: org.headers }),
+      t.app.inject({ method: 'GET', url: '/no-such-route' }),
+    ]);
+    for (const response of responses) {
+      for (const [name, value] of Object.entries(expected)) expect([name, response.headers[name]]).toEqual([name, String(value)]);
+    }
   });
 
   it('login and refresh answers are Cache-Control: no-store (9.11)', async () => {
