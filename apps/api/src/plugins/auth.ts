@@ -44,6 +44,18 @@ const mfaExempt = (route: string | undefined) =>
   route !== undefined && (route === `${API_PREFIX}/users/me` || MFA_EXEMPT.some((prefix) => route.startsWith(prefix)));
 
 /**
+ * The token of an `Authorization: Bearer <token>` header (the scheme in any case), as
+ * @fastify/jwt reads it; anything else throws. Verified with the plugin's one verifier,
+ * built at start-up: `request.jwtVerify()` decodes the token twice and merges its
+ * options anew on every request.
+ */
+function bearerToken(header: string | undefined): string {
+  const parts = header?.split(' ');
+  if (parts?.length !== 2 || parts[0]?.toLowerCase() !== 'bearer' || !parts[1]) throw new Error('no bearer token');
+  return parts[1];
+}
+
+/**
  * Access tokens are short-lived HS256 JWTs. Each request also checks the account's
  * status and token version and the session (refresh-token family) in the database, so
  * disabling an account, changing a password or logging out ends its tokens at once
@@ -65,7 +77,7 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions) {
   app.decorate('authenticate', async function authenticate(request: FastifyRequest, _reply: FastifyReply) {
     let claims: AccessTokenClaims;
     try {
-      claims = await request.jwtVerify<AccessTokenClaims>();
+      claims = app.jwt.verify<AccessTokenClaims>(bearerToken(request.headers.authorization));
     } catch {
       throw unauthorized('A valid access token is required.');
     }

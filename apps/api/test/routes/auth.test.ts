@@ -211,6 +211,12 @@ describe('auth routes', () => {
       const { user } = response.json<{ user: User }>();
       expectUser(user, { username: session.username, role: 'organization' });
       expect(user.id).toBe(session.id);
+      // The scheme in any case, as RFC 9110 has it; one token and nothing after it.
+      const call = (authorization: string) => t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization } });
+      expect((await call(`bearer ${session.accessToken}`)).statusCode).toBe(200);
+      expect((await call(`BEARER ${session.accessToken}`)).statusCode).toBe(200);
+      expectProblem(await call(`Bearer ${session.accessToken} extra`), 401, 'UNAUTHORIZED');
+      expectProblem(await call(`Bearer  ${session.accessToken}`), 401, 'UNAUTHORIZED');
     });
 
     it('GET /auth/me without a token or with a malformed header is 401 UNAUTHORIZED', async () => {
