@@ -115,6 +115,18 @@ export function toDate(value: unknown): Date {
   throw new TypeError('not a stored date');
 }
 
+/**
+ * A DATETIME as the API shows it (ISO 8601 in UTC, milliseconds, "Z"). The text Prisma
+ * writes is turned into it directly; a Date round trip (parse, then format) cost as much
+ * as serializing the rest of a 50-row page. Any other form goes through toDate.
+ */
+export function toIsoInstant(value: unknown): string {
+  if (typeof value === 'string' && value.length === 29 && value[10] === 'T' && value[19] === '.' && value.endsWith('+00:00')) {
+    return `${value.slice(0, 23)}Z`;
+  }
+  return toDate(value).toISOString();
+}
+
 /** A nullable DATETIME. */
 export const toDateOrNull = (value: unknown): Date | null => (value === null || value === undefined ? null : toDate(value));
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPrismaClient, Prisma, type PrismaClient } from '../../src/db/client.ts';
-import { limitLiteral, readRows, toDate } from '../../src/db/direct-read.ts';
+import { limitLiteral, readRows, toDate, toIsoInstant } from '../../src/db/direct-read.ts';
 import { applyMigrations } from '../../src/db/migrate-runner.ts';
 import { createFilesRepository, fileListQuery } from '../../src/modules/files/files.repository.ts';
 import { makeDataDir } from '../helpers/app.ts';
@@ -89,6 +89,7 @@ describe('readRows', () => {
     // The enum's mapped name, as stored: what @sfe/crypto calls the algorithm.
     expect(row?.algorithm).toBe('aes-256-gcm');
     expect(toDate(row?.createdAt).toISOString()).toBe(createdAt.toISOString());
+    expect(toIsoInstant(row?.createdAt)).toBe(createdAt.toISOString());
   });
 });
 
@@ -132,6 +133,21 @@ describe('limitLiteral', () => {
     const query = fileListQuery({ ownerId: userId, limit: 50 });
     expect(query.sql).toMatch(/LIMIT 51$/);
     expect(query.values).toEqual([userId]);
+  });
+});
+
+describe('toIsoInstant', () => {
+  it('gives what toDate then toISOString give, for every stored form', () => {
+    const instants = ['2026-12-02T10:00:00.000Z', '1999-01-31T23:59:59.999Z', '2031-05-06T07:08:09.123Z'];
+    for (const instant of instants) {
+      for (const stored of [instant.replace('Z', '+00:00'), new Date(instant), Date.parse(instant)]) {
+        expect(toIsoInstant(stored)).toBe(instant);
+      }
+    }
+    expect(toIsoInstant('2026-12-02 10:00:00')).toBe('2026-12-02T10:00:00.000Z');
+    // Another offset is not the fast path's: it is converted, not copied.
+    expect(toIsoInstant('2026-12-02T12:00:00.000+02:00')).toBe('2026-12-02T10:00:00.000Z');
+    expect(() => toIsoInstant('not a date at all, 29 chars!!')).toThrow(TypeError);
   });
 });
 

@@ -2,7 +2,7 @@ import type { FileMetadata, MyAccess } from '@sfe/contract';
 import type { FileSummary } from './files.repository.ts';
 
 export function toFileDto(row: FileSummary, myAccess?: MyAccess): FileMetadata {
-  return {
+  const dto: FileMetadata = {
     id: row.id,
     filename: row.filename,
     contentType: row.contentType,
@@ -12,7 +12,8 @@ export function toFileDto(row: FileSummary, myAccess?: MyAccess): FileMetadata {
     description: row.description,
     ownerId: row.ownerId,
     ownerName: row.ownerName,
-    createdAt: row.createdAt.toISOString(),
-    ...(myAccess ? { myAccess } : {}),
+    createdAt: row.createdAt,
   };
+  if (myAccess) dto.myAccess = myAccess;
+  return dto;
 }

@@ -1,6 +1,6 @@
 import type { FileAlgorithm } from '@sfe/crypto';
 import { Prisma, type EncryptionAlgorithm, type PrismaClient } from '../../db/client.ts';
-import { limitLiteral, readRows, toDate } from '../../db/direct-read.ts';
+import { limitLiteral, readRows, toIsoInstant } from '../../db/direct-read.ts';
 import { likeLiteral } from '../../lib/like.ts';
 import { notices } from '../notifications/notifications.messages.ts';
 import type { NoticeWriter } from '../notifications/notifications.repository.ts';
@@ -48,7 +48,8 @@ export interface FileSummary {
   sha256: string;
   algorithm: FileAlgorithm;
   description: string | null;
-  createdAt: Date;
+  /** ISO 8601, as the API shows it. */
+  createdAt: string;
 }
 
 export const summaryOf = (row: FileRow): FileSummary => ({
@@ -61,7 +62,7 @@ export const summaryOf = (row: FileRow): FileSummary => ({
   sha256: row.sha256,
   algorithm: algorithmName(row.algorithm),
   description: row.description,
-  createdAt: row.createdAt,
+  createdAt: row.createdAt.toISOString(),
 });
 
 /** A listing row off the file-list statement's columns, in its SELECT order. */
@@ -76,7 +77,7 @@ const summaryOfColumns = (values: unknown[]): FileSummary => ({
   // The enum's mapped name, as stored: the name @sfe/crypto uses.
   algorithm: values[7] as FileAlgorithm,
   description: values[8] as string | null,
-  createdAt: toDate(values[9]),
+  createdAt: toIsoInstant(values[9]),
 });
 
 export interface FileListFilter {
