@@ -110,7 +110,7 @@ describe('the file list on the reader', () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < 10; page++) {
-      const result = await files.list({ ownerId, limit: 2, ...(cursor ? { cursor } : {}) });
+      const result = await files.list({ owner: { id: ownerId, username: 'pager' }, limit: 2, ...(cursor ? { cursor } : {}) });
       seen.push(...result.rows.map((row) => row.id));
       if (result.nextCursor === null) break;
       cursor = result.nextCursor;
@@ -130,7 +130,7 @@ describe('limitLiteral', () => {
   });
 
   it('is how the file list asks for its page: no bound LIMIT for SQLite to re-plan on every run', () => {
-    const query = fileListQuery({ ownerId: userId, limit: 50 });
+    const query = fileListQuery({ owner: { id: userId, username: 'u' }, limit: 50 });
     expect(query.sql).toMatch(/LIMIT 51$/);
     expect(query.values).toEqual([userId]);
   });

@@ -17,9 +17,9 @@ const plan = (filter: FileListFilter) => queryPlan(db, fileListQuery(filter));
 
 describe('the file list query plan (SQLite)', () => {
   const forms: Array<[string, FileListFilter]> = [
-    ['an organization, first page', { ownerId: 'o', limit: 50 }],
-    ['an organization, next page', { ownerId: 'o', limit: 50, cursor: 'c' }],
-    ['an organization, by name', { ownerId: 'o', limit: 50, q: 'report' }],
+    ['an organization, first page', { owner: { id: 'o', username: 'org' }, limit: 50 }],
+    ['an organization, next page', { owner: { id: 'o', username: 'org' }, limit: 50, cursor: 'c' }],
+    ['an organization, by name', { owner: { id: 'o', username: 'org' }, limit: 50, q: 'report' }],
     ['every file (consultants, admins)', { limit: 50 }],
     ['every file, next page', { limit: 50, cursor: 'c' }],
   ];

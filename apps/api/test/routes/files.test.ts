@@ -199,6 +199,12 @@ describe('files routes', () => {
       const ids = catalog.json<FileList>().items.map((f) => f.id);
       expect(ids.sort()).toEqual([mine.id, theirs.id].sort());
       for (const item of catalog.json<FileList>().items) expect(item.myAccess).toBe('none');
+      // Each listed item is the file's whole metadata, owner's name included, read either way.
+      expect(orgList.items.find((f) => f.id === mine.id)).toEqual(mine);
+      const byId = new Map(catalog.json<FileList>().items.map((f) => [f.id, f]));
+      expect(byId.get(mine.id)).toEqual({ ...mine, myAccess: 'none' });
+      expect(byId.get(theirs.id)).toEqual({ ...theirs, myAccess: 'none' });
+      expect(byId.get(theirs.id)?.ownerName).toBe(otherOrg.username);
     });
 
     it('filters by name with q', async () => {

@@ -65,23 +65,31 @@ export const summaryOf = (row: FileRow): FileSummary => ({
   createdAt: row.createdAt.toISOString(),
 });
 
-/** A listing row off the file-list statement's columns, in its SELECT order. */
-const summaryOfColumns = (values: unknown[]): FileSummary => ({
-  id: values[0] as string,
-  ownerId: values[1] as string,
-  ownerName: values[2] as string,
-  filename: values[3] as string,
-  contentType: values[4] as string,
-  size: Number(values[5]),
-  sha256: values[6] as string,
-  // The enum's mapped name, as stored: the name @sfe/crypto uses.
-  algorithm: values[7] as FileAlgorithm,
-  description: values[8] as string | null,
-  createdAt: toIsoInstant(values[9]),
-});
+/**
+ * A listing row off the file-list statement's columns, in its SELECT order. An
+ * organization's own list names no owner columns (every row's owner is the caller).
+ */
+function summaryOfColumns(owner: FileListFilter['owner']): (values: unknown[]) => FileSummary {
+  const summary = (values: unknown[], at: number, ownerId: string, ownerName: string): FileSummary => ({
+    id: values[0] as string,
+    ownerId,
+    ownerName,
+    filename: values[at] as string,
+    contentType: values[at + 1] as string,
+    size: Number(values[at + 2]),
+    sha256: values[at + 3] as string,
+    // The enum's mapped name, as stored: the name @sfe/crypto uses.
+    algorithm: values[at + 4] as FileAlgorithm,
+    description: values[at + 5] as string | null,
+    createdAt: toIsoInstant(values[at + 6]),
+  });
+  if (owner) return (values) => summary(values, 1, owner.id, owner.username);
+  return (values) => summary(values, 3, values[1] as string, values[2] as string);
+}
 
 export interface FileListFilter {
-  ownerId?: string;
+  /** One owner's files only; the owner's name is then not read for every row. */
+  owner?: { id: string; username: string };
   q?: string;
   limit: number;
   cursor?: string;
@@ -89,7 +97,7 @@ export interface FileListFilter {
 
 /**
  * One page of the file list as one statement for the hot-path reader (direct-read.ts),
- * the owner's name joined, read in the order of an index (owner, created_at, id) or
+ * the owner's name joined (unless the list is one owner's), read in the order of an index (owner, created_at, id) or
  * (created_at, id): never a sort of every file. The name filter is
  * `LOWER(filename) LIKE LOWER(pattern)` with the pattern's _ and % escaped: SQLite's
  * LIKE folds ASCII case and PostgreSQL's folds none, so both sides are folded; Prisma's
@@ -97,14 +105,17 @@ export interface FileListFilter {
  */
 export function fileListQuery(filter: FileListFilter): Prisma.Sql {
   const conditions = [Prisma.sql`f.deleted_at IS NULL`];
-  if (filter.ownerId) conditions.push(Prisma.sql`f.owner_id = ${filter.ownerId}`);
+  if (filter.owner) conditions.push(Prisma.sql`f.owner_id = ${filter.owner.id}`);
   if (filter.q) conditions.push(Prisma.sql`LOWER(f.filename) LIKE LOWER(${likeLiteral(filter.q)}) ESCAPE '\\'`);
   if (filter.cursor) {
     conditions.push(Prisma.sql`(f.created_at, f.id) < (SELECT c.created_at, c.id FROM encrypted_files c WHERE c.id = ${filter.cursor})`);
   }
+  const columns = Prisma.sql`f.filename, f.content_type, f.size, f.sha256, f.algorithm, f.description, f.created_at`;
+  const from = filter.owner
+    ? Prisma.sql`SELECT f.id, ${columns} FROM encrypted_files f`
+    : Prisma.sql`SELECT f.id, f.owner_id, u.username, ${columns} FROM encrypted_files f JOIN users u ON u.id = f.owner_id`;
   return Prisma.sql`
-    SELECT f.id, f.owner_id, u.username, f.filename, f.content_type, f.size, f.sha256, f.algorithm, f.description, f.created_at
-    FROM encrypted_files f JOIN users u ON u.id = f.owner_id
+    ${from}
     WHERE ${Prisma.join(conditions, ' AND ')}
     ORDER BY f.created_at DESC, f.id DESC
     LIMIT ${limitLiteral(filter.limit + 1)}`;
@@ -130,7 +141,7 @@ export function createFilesRepository(prisma: PrismaClient, notify: NoticeWriter
 
     /** Newest first; the cursor is the id of the last item of the previous page. */
     async list(filter: FileListFilter): Promise<{ rows: FileSummary[]; nextCursor: string | null }> {
-      const rows = await readRows(prisma, fileListQuery(filter), summaryOfColumns);
+      const rows = await readRows(prisma, fileListQuery(filter), summaryOfColumns(filter.owner));
       const more = rows.length > filter.limit;
       const page = more ? rows.slice(0, filter.limit) : rows;
       return { rows: page, nextCursor: more ? (page.at(-1)?.id ?? null) : null };

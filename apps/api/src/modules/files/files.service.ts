@@ -202,7 +202,7 @@ export function createFilesService(deps: FilesServiceDeps) {
         limit,
         ...(query.cursor ? { cursor: query.cursor } : {}),
         ...(query.q ? { q: query.q } : {}),
-        ...(actor.role === 'organization' ? { ownerId: actor.id } : {}),
+        ...(actor.role === 'organization' ? { owner: { id: actor.id, username: actor.username } } : {}),
       });
       if (actor.role !== 'consultant') return { items: page.rows.map((row) => toFileDto(row)), nextCursor: page.nextCursor };
       const latest = await deps.accessRequests.latestStatusByFile(actor.id, page.rows.map((row) => row.id));
