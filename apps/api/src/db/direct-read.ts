@@ -13,9 +13,10 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
  * connection, synchronously, so a direct read sees exactly what a Prisma read at the
  * same moment would. Reads only: writes stay in Prisma, where transactions are.
  *
- * The SQL is a `Prisma.sql` template (values bound, never spliced), written once for
- * both engines; rows come back as each driver gives them, so mappers read dates with
- * `toDate`, booleans with `toBoolean` and integers with `Number`.
+ * The SQL is a `Prisma.sql` template (values bound, never spliced; the one exception is
+ * `limitLiteral`'s integer), written once for both engines; column values come back as
+ * each driver gives them, so mappers read dates with `toDate` or `toIsoInstant`, booleans
+ * with `toBoolean` and integers with `Number`.
  */
 
 /** The connection a SQLite client's adapter opened (set on connect, replaced on reconnect). */

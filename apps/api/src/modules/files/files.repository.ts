@@ -97,8 +97,8 @@ export interface FileListFilter {
 
 /**
  * One page of the file list as one statement for the hot-path reader (direct-read.ts),
- * the owner's name joined (unless the list is one owner's), read in the order of an index (owner, created_at, id) or
- * (created_at, id): never a sort of every file. The name filter is
+ * the owner's name joined (unless the list is one owner's), read in the order of an
+ * index (owner, created_at, id) or (created_at, id): never a sort of every file. The name filter is
  * `LOWER(filename) LIKE LOWER(pattern)` with the pattern's _ and % escaped: SQLite's
  * LIKE folds ASCII case and PostgreSQL's folds none, so both sides are folded; Prisma's
  * `contains` would pass _ and % through as wildcards.
