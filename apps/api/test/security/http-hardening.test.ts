@@ -2,6 +2,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import helmet from 'helmet';
+import type { FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELMET, buildApp } from '../../src/app.ts';
@@ -183,27 +184,8 @@ describe('HTTP edge hardening', () => {
     expectProblem(clash, 409, 'CONFLICT');
   });
 
-  it('logs request URLs without their query string (9.12)', async () => {
-    const lines: string[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(chunk.toString());
-        callback();
-      },
-    });
-    const dataDir = await makeDataDir();
-    const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...databaseEnv(dataDir) }), kdf: TEST_KDF };
-    const app = await buildApp(config, { logStream: stream });
-    try {
-      await app.inject({ method: 'GET', url: '/api/v1/files?q=canary-query-secret' });
-    } finally {
-      await app.close();
-    }
-    expect(lines.join('')).toMatch(/\/api\/v1\/files/);
-    expect(lines.join('')).not.toContain('canary-query-secret');
-  });
-
-  it('writes one access line per request, when it completes: request line, status, time', async () => {
+  /** The log lines a fresh app at LOG_LEVEL=info writes while `requests` run. */
+  async function logLinesOf(requests: (app: FastifyInstance) => Promise<unknown>): Promise<string[]> {
     const lines: string[] = [];
     const stream = new Writable({
       write(chunk: Buffer, _encoding, callback) {
@@ -215,11 +197,24 @@ describe('HTTP edge hardening', () => {
     const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DATA_DIR: dataDir, ...databaseEnv(dataDir) }), kdf: TEST_KDF };
     const app = await buildApp(config, { logStream: stream });
     try {
-      await app.inject({ method: 'GET', url: '/healthz' });
-      await app.inject({ method: 'GET', url: '/api/v1/auth/me?token=canary', headers: { authorization: 'Bearer canary-bearer' } });
+      await requests(app);
     } finally {
       await app.close();
     }
+    return lines;
+  }
+
+  it('logs request URLs without their query string (9.12)', async () => {
+    const lines = await logLinesOf((app) => app.inject({ method: 'GET', url: '/api/v1/files?q=canary-query-secret' }));
+    expect(lines.join('')).toMatch(/\/api\/v1\/files/);
+    expect(lines.join('')).not.toContain('canary-query-secret');
+  });
+
+  it('writes one access line per request, when it completes: request line, status, time', async () => {
+    const lines = await logLinesOf(async (app) => {
+      await app.inject({ method: 'GET', url: '/healthz' });
+      await app.inject({ method: 'GET', url: '/api/v1/auth/me?token=canary', headers: { authorization: 'Bearer canary-bearer' } });
+    });
     const requestLines = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => 'reqId' in entry);
     expect(requestLines.map((entry) => entry.msg)).toEqual(['request completed', 'request completed']);
     expect(requestLines.map((entry) => [entry.req, entry.res])).toEqual([
