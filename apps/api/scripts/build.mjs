@@ -9,8 +9,8 @@
 // import of node_modules, as under tsx: native modules (better-sqlite3, pkcs11js), Prisma's
 // runtime and its wasm, and one copy of each library shared with the sources. Code
 // split at each dynamic import keeps the optional backends (MongoDB, S3, PKCS#11,
-// PostgreSQL) out of memory until configured. The seal worker is a plain JS file read by
-// URL next to the code that starts it, so it is copied beside the bundle.
+// PostgreSQL) out of memory until configured. The seal and KDF workers are plain JS files
+// read by URL next to the code that starts them, so they are copied beside the bundle.
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,7 @@ import { build } from 'esbuild';
 
 const apiDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = path.resolve(apiDir, '../..');
-/** Where the built server goes: dist/server.mjs, its chunks, the seal worker, and meta.json. */
+/** Where the built server goes: dist/server.mjs, its chunks, the two workers, and meta.json. */
 export const DIST_DIR = path.join(apiDir, 'dist');
 /** The build's metafile (which sources each output holds), written last: its time is the build's. */
 export const BUILD_META = path.join(DIST_DIR, 'meta.json');
@@ -52,7 +52,9 @@ export async function buildServer() {
     metafile: true,
     logLevel: 'warning',
   });
-  await copyFile(path.join(repoRoot, 'packages/crypto/src/segmented/seal-worker.js'), path.join(DIST_DIR, 'seal-worker.js'));
+  for (const worker of ['segmented/seal-worker.js', 'kdf-worker.js']) {
+    await copyFile(path.join(repoRoot, 'packages/crypto/src', worker), path.join(DIST_DIR, path.basename(worker)));
+  }
   await writeFile(BUILD_META, JSON.stringify(result.metafile));
 }
 

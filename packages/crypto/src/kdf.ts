@@ -1,11 +1,25 @@
 /**
  * Thin wrappers over node:crypto's KDF and MAC primitives, so the Wycheproof
  * vectors run against the same functions the rest of the package calls.
- * PBKDF2 and scrypt use the callback APIs: they run on the libuv pool and
- * never block the event loop.
+ * PBKDF2 and scrypt run on the KDF threads (kdf-threads.ts): never on the
+ * event loop, never on libuv's pool, and below the priority of everything else.
  */
-import { createHmac, hkdfSync, pbkdf2, scrypt, timingSafeEqual, type BinaryLike } from 'node:crypto';
+import { createHmac, hkdfSync, timingSafeEqual, type BinaryLike } from 'node:crypto';
 import { InvalidKeyError } from './errors.ts';
+import { KdfThreads } from './kdf-threads.ts';
+
+let shared: KdfThreads | undefined;
+
+/** The process's KDF threads, started with the first password KDF. */
+export function kdfThreads(): KdfThreads {
+  return (shared ??= new KdfThreads());
+}
+
+function passwordBytes(password: BinaryLike): Uint8Array {
+  if (typeof password === 'string') return Buffer.from(password, 'utf8');
+  if (ArrayBuffer.isView(password)) return new Uint8Array(password.buffer, password.byteOffset, password.byteLength);
+  throw new TypeError('password must be a string or a buffer');
+}
 
 const SHA256_LENGTH = 32;
 const HKDF_MAX_LENGTH = 255 * SHA256_LENGTH;
@@ -38,12 +52,7 @@ export function pbkdf2Sha256(
   iterations: number,
   length: number,
 ): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    pbkdf2(password, salt, iterations, length, 'sha256', (error, key) => {
-      if (error) reject(error);
-      else resolve(key);
-    });
-  });
+  return kdfThreads().run({ kind: 'pbkdf2', password: passwordBytes(password), salt, iterations, length });
 }
 
 export interface ScryptCost {
@@ -63,16 +72,6 @@ export function scryptKey(
   cost: ScryptCost,
   length: number,
 ): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(
-      password,
-      salt,
-      length,
-      { N: cost.N, r: cost.r, p: cost.p, maxmem: scryptMaxmem(cost) },
-      (error, key) => {
-        if (error) reject(error);
-        else resolve(key);
-      },
-    );
-  });
+  const { N, r, p } = cost;
+  return kdfThreads().run({ kind: 'scrypt', password: passwordBytes(password), salt, length, N, r, p, maxmem: scryptMaxmem(cost) });
 }

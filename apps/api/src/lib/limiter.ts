@@ -1,7 +1,8 @@
 /**
- * Caps how many expensive jobs (scrypt, PBKDF2, RSA key generation) run at once.
- * They share libuv's thread pool with file I/O; left unbounded, a burst of logins
- * starves uploads (PERFORMANCE.md). Jobs beyond the cap wait in FIFO order.
+ * Caps how many expensive jobs (scrypt, PBKDF2, RSA key generation) run at once,
+ * so a burst of logins neither takes every core nor holds 128 MiB per scrypt
+ * without bound. (@sfe/crypto also runs the KDFs at a lower priority, so what
+ * does run yields to transfers.) Jobs beyond the cap wait in FIFO order.
  */
 export interface Limiter {
   run<T>(job: () => Promise<T>): Promise<T>;

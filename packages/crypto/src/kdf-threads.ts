@@ -1,0 +1,186 @@
+/**
+ * Dedicated threads for the password KDFs (scrypt, PBKDF2), at a lower
+ * scheduling priority than the rest of the process.
+ *
+ * Why: a login's scrypt holds a core for a quarter of a second. On libuv's pool
+ * it competes at the same priority as the event loop and the seal workers, so a
+ * stream of logins takes a core away from every transfer. Here each KDF runs
+ * synchronously on a thread of its own (kdf-worker.js) that lowered its own nice
+ * value: when the cores are busy the transfer threads win them, and when they
+ * are idle the KDF runs at full speed. Linux only; elsewhere the threads run at
+ * the process's priority (`threadIds` is then empty) and nothing else changes.
+ *
+ * - Threads start with the first job (never at import), one job each at a time,
+ *   at most `maxThreads`; further jobs wait in FIFO order. A thread is unref'd
+ *   while idle, so it never keeps the process alive, and ends after `idleMs`
+ *   without a job.
+ * - The password goes over in a fresh buffer that is transferred (the worker
+ *   zeroes it after use); the key comes back transferred. Errors carry
+ *   node:crypto's message and code, never the inputs.
+ * - A thread that fails or exits fails its job; the next job starts another.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+export interface KdfThreadOptions {
+  /** Threads at most; default one per core. */
+  maxThreads?: number;
+  /** Nice levels the threads add to the process's own (capped at 19); default 10. */
+  niceIncrement?: number;
+  /** A thread without a job for this long ends; default 30 s. */
+  idleMs?: number;
+}
+
+export type KdfJob =
+  | { kind: 'scrypt'; password: Uint8Array; salt: Uint8Array; length: number; N: number; r: number; p: number; maxmem: number }
+  | { kind: 'pbkdf2'; password: Uint8Array; salt: Uint8Array; iterations: number; length: number };
+
+type FromWorker =
+  | { t: 'ready'; tid: number | null }
+  | { id: number; key: Uint8Array; error?: undefined }
+  | { id: number; error: { message: string; code?: string } };
+
+interface Pending {
+  id: number;
+  job: KdfJob;
+  resolve: (key: Buffer) => void;
+  reject: (error: Error) => void;
+}
+
+interface Thread {
+  worker: Worker;
+  tid: number | null;
+  current: Pending | null;
+  lost: boolean;
+  idleTimer: NodeJS.Timeout | null;
+}
+
+const DEFAULT_NICE_INCREMENT = 10;
+const DEFAULT_IDLE_MS = 30_000;
+const WORKER_URL = new URL('./kdf-worker.js', import.meta.url);
+
+export class KdfThreads {
+  readonly #maxThreads: number;
+  readonly #niceIncrement: number;
+  readonly #idleMs: number;
+  readonly #workerUrl: URL;
+  #threads: Thread[] = [];
+  #queue: Pending[] = [];
+  #nextId = 1;
+  #closed = false;
+
+  /** `workerUrl` is for tests, which substitute a worker that fails. */
+  constructor(options: KdfThreadOptions = {}, workerUrl: URL = WORKER_URL) {
+    this.#maxThreads = positiveInteger(options.maxThreads ?? availableParallelism(), 'maxThreads');
+    const nice = options.niceIncrement ?? DEFAULT_NICE_INCREMENT;
+    if (!Number.isInteger(nice) || nice < 0 || nice > 39) throw new RangeError('niceIncrement must be an integer 0..39');
+    this.#niceIncrement = nice;
+    this.#idleMs = positiveInteger(options.idleMs ?? DEFAULT_IDLE_MS, 'idleMs');
+    this.#workerUrl = workerUrl;
+  }
+
+  /** Threads running now (0 until the first job). */
+  get threadCount(): number {
+    return this.#threads.length;
+  }
+
+  /** OS thread ids of the threads that lowered their priority (Linux). */
+  get threadIds(): number[] {
+    return this.#threads.flatMap((thread) => (thread.tid === null ? [] : [thread.tid]));
+  }
+
+  /** Runs `job` on a KDF thread; `job.password` is copied, the caller's buffer untouched. */
+  run(job: KdfJob): Promise<Buffer> {
+    if (this.#closed) return Promise.reject(new Error('the KDF threads were closed'));
+    const password = new Uint8Array(job.password.byteLength);
+    password.set(job.password);
+    return new Promise<Buffer>((resolve, reject) => {
+      this.#queue.push({ id: this.#nextId++, job: { ...job, password }, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  /** Fails running and waiting jobs and ends the threads; later jobs are refused. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const error = new Error('the KDF threads were closed');
+    for (const pending of this.#queue.splice(0)) pending.reject(error);
+    const threads = this.#threads;
+    this.#threads = [];
+    await Promise.all(
+      threads.map(async (thread) => {
+        this.#lose(thread, error);
+        await thread.worker.terminate();
+      }),
+    );
+  }
+
+  #dispatch(): void {
+    while (this.#queue.length > 0) {
+      const thread = this.#threads.find((candidate) => candidate.current === null) ?? this.#spawnWithinLimit();
+      if (thread === undefined) return;
+      const pending = this.#queue.shift() as Pending;
+      if (thread.idleTimer !== null) clearTimeout(thread.idleTimer);
+      thread.idleTimer = null;
+      thread.current = pending;
+      thread.worker.ref();
+      thread.worker.postMessage({ id: pending.id, ...pending.job }, [pending.job.password.buffer as ArrayBuffer]);
+    }
+  }
+
+  #spawnWithinLimit(): Thread | undefined {
+    if (this.#threads.length >= this.#maxThreads) return undefined;
+    // No execArgv: the worker is plain JavaScript and needs none of the parent's loaders.
+    const worker = new Worker(this.#workerUrl, { execArgv: [], workerData: { niceIncrement: this.#niceIncrement } });
+    worker.unref();
+    const thread: Thread = { worker, tid: null, current: null, lost: false, idleTimer: null };
+    worker.on('message', (message: FromWorker) => {
+      if ('t' in message) {
+        thread.tid = message.tid;
+        return;
+      }
+      const pending = thread.current;
+      if (pending === null || pending.id !== message.id) return;
+      thread.current = null;
+      worker.unref();
+      if (message.error === undefined) pending.resolve(Buffer.from(message.key.buffer, message.key.byteOffset, message.key.byteLength));
+      else pending.reject(Object.assign(new Error(message.error.message), message.error.code === undefined ? {} : { code: message.error.code }));
+      this.#retireWhenIdle(thread);
+      this.#dispatch();
+    });
+    worker.on('error', (error) => this.#lose(thread, new Error(`KDF thread failed: ${error.message}`)));
+    worker.on('messageerror', () => this.#lose(thread, new Error('KDF thread sent an unreadable message')));
+    worker.on('exit', (code) => this.#lose(thread, new Error(`KDF thread exited (code ${code})`)));
+    this.#threads.push(thread);
+    return thread;
+  }
+
+  #retireWhenIdle(thread: Thread): void {
+    if (thread.current !== null || thread.lost) return;
+    thread.idleTimer = setTimeout(() => {
+      thread.idleTimer = null;
+      if (thread.current !== null) return;
+      this.#lose(thread, new Error('the KDF thread was idle'));
+      void thread.worker.terminate();
+    }, this.#idleMs);
+    thread.idleTimer.unref();
+  }
+
+  #lose(thread: Thread, error: Error): void {
+    if (thread.lost) return;
+    thread.lost = true;
+    if (thread.idleTimer !== null) clearTimeout(thread.idleTimer);
+    thread.idleTimer = null;
+    this.#threads = this.#threads.filter((other) => other !== thread);
+    thread.worker.unref();
+    const pending = thread.current;
+    thread.current = null;
+    pending?.reject(error);
+    if (!this.#closed) this.#dispatch();
+  }
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
+  return value;
+}
