@@ -33,28 +33,32 @@ import { createRotationRunner } from './modules/kek/kek.runner.ts';
 import { authMfaRoutes, mfaRoutes } from './modules/mfa/mfa.routes.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
 import { notificationSettingsRoutes, notificationsRoutes } from './modules/notifications/notifications.routes.ts';
+import { isLevelAware, requestLoggerFactory } from './lib/request-logger.ts';
 
 export const DEFAULT_WEB_DIST = path.join(REPO_ROOT, 'apps/web/dist');
 
-/** Redacted wherever they appear in a log line. */
+/** Fields redacted in a log line, at its top level and one level down (`{ body: { password } }`). */
+const SECRET_FIELDS = [
+  'password',
+  'currentPassword',
+  'newPassword',
+  'refreshToken',
+  'accessToken',
+  'masterKey',
+  'masterKeyPrevious',
+  'jwtSecret',
+  'pin',
+  'secretAccessKey',
+  'sessionToken',
+  'mfaToken',
+  'recoveryCode',
+];
 const REDACT = [
   // Any logged headers: the request's (req.headers) and those plugins log under their
   // own keys (multipart: busboyOptions.headers).
   '*.headers.authorization',
   '*.headers.cookie',
-  '*.password',
-  '*.currentPassword',
-  '*.newPassword',
-  '*.refreshToken',
-  '*.accessToken',
-  '*.masterKey',
-  '*.masterKeyPrevious',
-  '*.jwtSecret',
-  '*.pin',
-  '*.secretAccessKey',
-  '*.sessionToken',
-  '*.mfaToken',
-  '*.recoveryCode',
+  ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`]),
 ];
 
 /** helmet's configuration: one set of security headers for every response, routable or not. */
@@ -128,7 +132,11 @@ class AccessLog extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (error) super.requestCompleted(error, request, reply);
-    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+    // Through the server's logger with the request id in the line: the same JSON a
+    // request child would write, without building one (request-logger.ts).
+    else if (!isLevelAware(request.server.log) || request.server.log.isLevelEnabled('info')) {
+      request.server.log.info({ reqId: request.id, req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+    }
   }
 }
 
@@ -153,6 +161,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       ...(options.logStream ? { stream: options.logStream } : {}),
     },
     logController: new AccessLog(),
+    childLoggerFactory: requestLoggerFactory,
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     // A client that stops sending (or reading) loses its connection; a stalled upload

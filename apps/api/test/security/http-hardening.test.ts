@@ -3,6 +3,7 @@ import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import helmet from 'helmet';
 import type { FastifyInstance } from 'fastify';
+import { requestLoggerFactory } from '../../src/lib/request-logger.ts';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELMET, buildApp } from '../../src/app.ts';
@@ -223,6 +224,25 @@ describe('HTTP edge hardening', () => {
     ]);
     for (const entry of requestLines) expect(entry.responseTime).toEqual(expect.any(Number));
     expect(lines.join('')).not.toContain('canary');
+  });
+
+  it('gives each request a logger whose lines carry its id, built only when a line is written', async () => {
+    const lines = await logLinesOf(async (app) => {
+      const log = requestLoggerFactory(app.log, { reqId: 'req-a' }, {});
+      log.debug('below the level: not written');
+      log.info({ password: 'canary-password' }, 'first line');
+      log.child({ part: 'child' }).warn('from a child');
+      expect(log.level).toBe('info');
+      // A route's own level (Fastify passes it as an option) is the child's.
+      requestLoggerFactory(app.log, { reqId: 'req-b' }, { level: 'debug' }).debug('at the route level');
+    });
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => typeof entry.reqId === 'string');
+    expect(entries.map(({ reqId, msg, part }) => ({ reqId, msg, part }))).toEqual([
+      { reqId: 'req-a', msg: 'first line', part: undefined },
+      { reqId: 'req-a', msg: 'from a child', part: 'child' },
+      { reqId: 'req-b', msg: 'at the route level', part: undefined },
+    ]);
+    expect(entries[0]?.password).toBe('[redacted]');
   });
 });
 
