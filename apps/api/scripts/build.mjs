@@ -9,7 +9,7 @@
 // import of node_modules, as under tsx: native modules (better-sqlite3, pkcs11js), Prisma's
 // runtime and its wasm, and one copy of each library shared with the sources. Code
 // split at each dynamic import keeps the optional backends (MongoDB, S3, PKCS#11,
-// PostgreSQL) out of memory until configured. The seal and KDF workers are plain JS files
+// PostgreSQL) out of memory until configured. The seal and background workers are plain JS files
 // read by URL next to the code that starts them, so they are copied beside the bundle.
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -52,7 +52,7 @@ export async function buildServer() {
     metafile: true,
     logLevel: 'warning',
   });
-  for (const worker of ['segmented/seal-worker.js', 'kdf-worker.js']) {
+  for (const worker of ['segmented/seal-worker.js', 'background-worker.js']) {
     await copyFile(path.join(repoRoot, 'packages/crypto/src', worker), path.join(DIST_DIR, path.basename(worker)));
   }
   await writeFile(BUILD_META, JSON.stringify(result.metafile));

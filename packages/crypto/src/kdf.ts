@@ -1,19 +1,12 @@
 /**
  * Thin wrappers over node:crypto's KDF and MAC primitives, so the Wycheproof
  * vectors run against the same functions the rest of the package calls.
- * PBKDF2 and scrypt run on the KDF threads (kdf-threads.ts): never on the
- * event loop, never on libuv's pool, and below the priority of everything else.
+ * PBKDF2 and scrypt run on the background threads (background-threads.ts): never
+ * on the event loop, never on libuv's pool, and below the priority of everything else.
  */
 import { createHmac, hkdfSync, timingSafeEqual, type BinaryLike } from 'node:crypto';
 import { InvalidKeyError } from './errors.ts';
-import { KdfThreads } from './kdf-threads.ts';
-
-let shared: KdfThreads | undefined;
-
-/** The process's KDF threads, started with the first password KDF. */
-export function kdfThreads(): KdfThreads {
-  return (shared ??= new KdfThreads());
-}
+import { backgroundThreads } from './background-threads.ts';
 
 function passwordBytes(password: BinaryLike): Uint8Array {
   if (typeof password === 'string') return Buffer.from(password, 'utf8');
@@ -52,7 +45,7 @@ export function pbkdf2Sha256(
   iterations: number,
   length: number,
 ): Promise<Buffer> {
-  return kdfThreads().run({ kind: 'pbkdf2', password: passwordBytes(password), salt, iterations, length });
+  return backgroundThreads().derive({ kind: 'pbkdf2', password: passwordBytes(password), salt, iterations, length });
 }
 
 export interface ScryptCost {
@@ -73,5 +66,5 @@ export function scryptKey(
   length: number,
 ): Promise<Buffer> {
   const { N, r, p } = cost;
-  return kdfThreads().run({ kind: 'scrypt', password: passwordBytes(password), salt, length, N, r, p, maxmem: scryptMaxmem(cost) });
+  return backgroundThreads().derive({ kind: 'scrypt', password: passwordBytes(password), salt, length, N, r, p, maxmem: scryptMaxmem(cost) });
 }

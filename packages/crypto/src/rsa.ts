@@ -3,12 +3,14 @@
  * file DEKs. The OAEP label binds the wrapped key to its context (the caller's
  * associated data): a ciphertext opened under another label fails like any tamper.
  * No label means the empty label, as wraps made before labels were used. OAEP runs through WebCrypto, whose operations
- * execute on the libuv pool: a 4096-bit decrypt never blocks the event loop.
+ * execute on the libuv pool: a 4096-bit decrypt never blocks the event loop. Key
+ * generation runs on a background thread (background-threads.ts).
  *
  * Fingerprint: 'SHA256:' + lowercase hex of SHA-256 over the DER
  * SubjectPublicKeyInfo (the `openssl pkey -pubin -outform DER` bytes).
  */
-import { createHash, createPublicKey, generateKeyPair, webcrypto, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
+import { backgroundThreads } from './background-threads.ts';
 import { DecryptionFailedError, InvalidKeyError } from './errors.ts';
 
 export type RsaKeySize = 2048 | 4096;
@@ -29,29 +31,15 @@ export function generateRsaKeyPair(bits: RsaKeySize = 2048): Promise<RsaKeyPair>
   if (bits !== 2048 && bits !== 4096) {
     return Promise.reject(new InvalidKeyError('RSA key size must be 2048 or 4096 bits'));
   }
-  return new Promise((resolve, reject) => {
-    generateKeyPair(
-      'rsa',
-      {
-        modulusLength: bits,
-        publicExponent: 0x10001,
-        publicKeyEncoding: { type: 'spki', format: 'pem' },
-        privateKeyEncoding: { type: 'pkcs8', format: 'der' },
-      },
-      (error, publicKeyPem, privateKeyDer) => {
-        if (error) {
-          reject(error);
-          return;
-        }
-        resolve({
-          publicKeyPem,
-          privateKeyDer,
-          fingerprint: publicKeyFingerprint(publicKeyPem),
-          algorithm: bits === 2048 ? 'RSA-2048' : 'RSA-4096',
-        });
-      },
-    );
-  });
+  // On a background thread, below the priority of transfers (background-threads.ts).
+  return backgroundThreads()
+    .generateRsaKey(bits)
+    .then(({ publicKeyPem, privateKeyDer }) => ({
+      publicKeyPem,
+      privateKeyDer,
+      fingerprint: publicKeyFingerprint(publicKeyPem),
+      algorithm: bits === 2048 ? 'RSA-2048' : 'RSA-4096',
+    }));
 }
 
 function rsaPublicKey(publicKeyPem: string): KeyObject {

@@ -1,7 +1,7 @@
 /**
  * Caps how many expensive jobs (scrypt, PBKDF2, RSA key generation) run at once,
  * so a burst of logins neither takes every core nor holds 128 MiB per scrypt
- * without bound. (@sfe/crypto also runs the KDFs at a lower priority, so what
+ * without bound. (@sfe/crypto also runs these jobs at a lower priority, so what
  * does run yields to transfers.) Jobs beyond the cap wait in FIFO order.
  */
 export interface Limiter {

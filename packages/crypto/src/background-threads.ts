@@ -1,14 +1,15 @@
 /**
- * Dedicated threads for the password KDFs (scrypt, PBKDF2), at a lower
- * scheduling priority than the rest of the process.
+ * Dedicated threads for the slow jobs (the password KDFs scrypt and PBKDF2, RSA
+ * key generation), at a lower scheduling priority than the rest of the process.
  *
- * Why: a login's scrypt holds a core for a quarter of a second. On libuv's pool
- * it competes at the same priority as the event loop and the seal workers, so a
- * stream of logins takes a core away from every transfer. Here each KDF runs
- * synchronously on a thread of its own (kdf-worker.js) that lowered its own nice
- * value: when the cores are busy the transfer threads win them, and when they
- * are idle the KDF runs at full speed. Linux only; elsewhere the threads run at
- * the process's priority (`threadIds` is then empty) and nothing else changes.
+ * Why: a login's scrypt holds a core for a quarter of a second, an RSA-4096 key
+ * generation for about a second. On libuv's pool they compete at the same
+ * priority as the event loop and the seal workers, so a stream of logins took a
+ * core away from every transfer. Here each job runs synchronously on a thread of
+ * its own (background-worker.js) that lowered its own nice value: when the cores
+ * are busy the transfer threads win them, and when they are idle the job runs at
+ * full speed. Linux only; elsewhere the threads run at the process's priority
+ * (`threadIds` is then empty) and nothing else changes.
  *
  * - Threads start with the first job (never at import), one job each at a time,
  *   at most `maxThreads`; further jobs wait in FIFO order. A thread is unref'd
@@ -22,7 +23,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-export interface KdfThreadOptions {
+export interface BackgroundThreadOptions {
   /** Threads at most; default one per core. */
   maxThreads?: number;
   /** Nice levels the threads add to the process's own (capped at 19); default 10. */
@@ -35,15 +36,24 @@ export type KdfJob =
   | { kind: 'scrypt'; password: Uint8Array; salt: Uint8Array; length: number; N: number; r: number; p: number; maxmem: number }
   | { kind: 'pbkdf2'; password: Uint8Array; salt: Uint8Array; iterations: number; length: number };
 
-type FromWorker =
-  | { t: 'ready'; tid: number | null }
+export interface GeneratedRsaKey {
+  publicKeyPem: string;
+  privateKeyDer: Buffer;
+}
+
+type Job = KdfJob | { kind: 'rsa'; bits: number };
+
+type Reply =
   | { id: number; key: Uint8Array; error?: undefined }
+  | { id: number; publicKeyPem: string; privateKeyDer: Uint8Array; error?: undefined }
   | { id: number; error: { message: string; code?: string } };
+
+type FromWorker = { t: 'ready'; tid: number | null } | Reply;
 
 interface Pending {
   id: number;
-  job: KdfJob;
-  resolve: (key: Buffer) => void;
+  job: Job;
+  resolve: (reply: Reply) => void;
   reject: (error: Error) => void;
 }
 
@@ -57,9 +67,9 @@ interface Thread {
 
 const DEFAULT_NICE_INCREMENT = 10;
 const DEFAULT_IDLE_MS = 30_000;
-const WORKER_URL = new URL('./kdf-worker.js', import.meta.url);
+const WORKER_URL = new URL('./background-worker.js', import.meta.url);
 
-export class KdfThreads {
+export class BackgroundThreads {
   readonly #maxThreads: number;
   readonly #niceIncrement: number;
   readonly #idleMs: number;
@@ -70,7 +80,7 @@ export class KdfThreads {
   #closed = false;
 
   /** `workerUrl` is for tests, which substitute a worker that fails. */
-  constructor(options: KdfThreadOptions = {}, workerUrl: URL = WORKER_URL) {
+  constructor(options: BackgroundThreadOptions = {}, workerUrl: URL = WORKER_URL) {
     this.#maxThreads = positiveInteger(options.maxThreads ?? availableParallelism(), 'maxThreads');
     const nice = options.niceIncrement ?? DEFAULT_NICE_INCREMENT;
     if (!Number.isInteger(nice) || nice < 0 || nice > 39) throw new RangeError('niceIncrement must be an integer 0..39');
@@ -89,13 +99,27 @@ export class KdfThreads {
     return this.#threads.flatMap((thread) => (thread.tid === null ? [] : [thread.tid]));
   }
 
-  /** Runs `job` on a KDF thread; `job.password` is copied, the caller's buffer untouched. */
-  run(job: KdfJob): Promise<Buffer> {
-    if (this.#closed) return Promise.reject(new Error('the KDF threads were closed'));
+  /** Runs a KDF on a background thread; `job.password` is copied, the caller's buffer untouched. */
+  async derive(job: KdfJob): Promise<Buffer> {
     const password = new Uint8Array(job.password.byteLength);
     password.set(job.password);
-    return new Promise<Buffer>((resolve, reject) => {
-      this.#queue.push({ id: this.#nextId++, job: { ...job, password }, resolve, reject });
+    const reply = await this.#run({ ...job, password });
+    if (!('key' in reply)) throw new Error('the background thread answered a KDF with something else');
+    return Buffer.from(reply.key.buffer, reply.key.byteOffset, reply.key.byteLength);
+  }
+
+  /** Generates an RSA key pair (e = 65537) on a background thread. */
+  async generateRsaKey(bits: number): Promise<GeneratedRsaKey> {
+    const reply = await this.#run({ kind: 'rsa', bits });
+    if (!('publicKeyPem' in reply)) throw new Error('the background thread answered a key generation with something else');
+    const { privateKeyDer } = reply;
+    return { publicKeyPem: reply.publicKeyPem, privateKeyDer: Buffer.from(privateKeyDer.buffer, privateKeyDer.byteOffset, privateKeyDer.byteLength) };
+  }
+
+  #run(job: Job): Promise<Reply> {
+    if (this.#closed) return Promise.reject(new Error('the background threads were closed'));
+    return new Promise<Reply>((resolve, reject) => {
+      this.#queue.push({ id: this.#nextId++, job, resolve, reject });
       this.#dispatch();
     });
   }
@@ -103,7 +127,7 @@ export class KdfThreads {
   /** Fails running and waiting jobs and ends the threads; later jobs are refused. */
   async close(): Promise<void> {
     this.#closed = true;
-    const error = new Error('the KDF threads were closed');
+    const error = new Error('the background threads were closed');
     for (const pending of this.#queue.splice(0)) pending.reject(error);
     const threads = this.#threads;
     this.#threads = [];
@@ -124,7 +148,8 @@ export class KdfThreads {
       thread.idleTimer = null;
       thread.current = pending;
       thread.worker.ref();
-      thread.worker.postMessage({ id: pending.id, ...pending.job }, [pending.job.password.buffer as ArrayBuffer]);
+      const transfer = 'password' in pending.job ? [pending.job.password.buffer as ArrayBuffer] : [];
+      thread.worker.postMessage({ id: pending.id, ...pending.job }, transfer);
     }
   }
 
@@ -143,14 +168,14 @@ export class KdfThreads {
       if (pending === null || pending.id !== message.id) return;
       thread.current = null;
       worker.unref();
-      if (message.error === undefined) pending.resolve(Buffer.from(message.key.buffer, message.key.byteOffset, message.key.byteLength));
+      if (message.error === undefined) pending.resolve(message);
       else pending.reject(Object.assign(new Error(message.error.message), message.error.code === undefined ? {} : { code: message.error.code }));
       this.#retireWhenIdle(thread);
       this.#dispatch();
     });
-    worker.on('error', (error) => this.#lose(thread, new Error(`KDF thread failed: ${error.message}`)));
-    worker.on('messageerror', () => this.#lose(thread, new Error('KDF thread sent an unreadable message')));
-    worker.on('exit', (code) => this.#lose(thread, new Error(`KDF thread exited (code ${code})`)));
+    worker.on('error', (error) => this.#lose(thread, new Error(`background thread failed: ${error.message}`)));
+    worker.on('messageerror', () => this.#lose(thread, new Error('background thread sent an unreadable message')));
+    worker.on('exit', (code) => this.#lose(thread, new Error(`background thread exited (code ${code})`)));
     this.#threads.push(thread);
     return thread;
   }
@@ -160,7 +185,7 @@ export class KdfThreads {
     thread.idleTimer = setTimeout(() => {
       thread.idleTimer = null;
       if (thread.current !== null) return;
-      this.#lose(thread, new Error('the KDF thread was idle'));
+      this.#lose(thread, new Error('the background thread was idle'));
       void thread.worker.terminate();
     }, this.#idleMs);
     thread.idleTimer.unref();
@@ -178,6 +203,13 @@ export class KdfThreads {
     pending?.reject(error);
     if (!this.#closed) this.#dispatch();
   }
+}
+
+let shared: BackgroundThreads | undefined;
+
+/** The process's background threads, started with the first job. */
+export function backgroundThreads(): BackgroundThreads {
+  return (shared ??= new BackgroundThreads());
 }
 
 function positiveInteger(value: number, name: string): number {

@@ -1,8 +1,8 @@
 // @ts-check
 /**
- * The thread behind kdf-threads.ts: runs one password KDF at a time, with the
- * synchronous node:crypto calls, at a lower scheduling priority than the rest
- * of the process.
+ * The thread behind background-threads.ts: runs one slow job at a time (a password
+ * KDF, an RSA key generation) with the synchronous node:crypto calls, at a lower
+ * scheduling priority than the rest of the process.
  *
  * On Linux a thread's nice value is its own (setpriority(PRIO_PROCESS, tid)),
  * so at start the thread raises its own by `workerData.niceIncrement` (at most
@@ -16,16 +16,18 @@
  *   first   -> {t: 'ready', tid}               the thread's id, null if not reniced
  *   {id, kind: 'scrypt', password, salt, length, N, r, p, maxmem} -> {id, key}
  *   {id, kind: 'pbkdf2', password, salt, iterations, length}      -> {id, key}
+ *   {id, kind: 'rsa', bits}  -> {id, publicKeyPem, privateKeyDer}  (SPKI PEM, PKCS#8 DER)
  *   failure -> {id, error: {message, code}}    (never the inputs)
- * `password` is transferred and zeroed here once used; `key` is transferred back.
+ * `password` is transferred and zeroed here once used; `key` and `privateKeyDer`
+ * are transferred back, and this thread's copies zeroed.
  */
-import { pbkdf2Sync, scryptSync } from 'node:crypto';
+import { generateKeyPairSync, pbkdf2Sync, scryptSync } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const port = parentPort;
-if (port === null) throw new Error('kdf-worker.js runs only as a worker thread');
+if (port === null) throw new Error('background-worker.js runs only as a worker thread');
 
 /**
  * @param {number} increment
@@ -43,23 +45,47 @@ function lowerOwnPriority(increment) {
   }
 }
 
+/** A transferable copy of `secret`; `secret` is zeroed. @param {Buffer} secret */
+function handOver(secret) {
+  const out = new Uint8Array(secret.length);
+  out.set(secret);
+  secret.fill(0);
+  return out;
+}
+
 port.postMessage({ t: 'ready', tid: lowerOwnPriority(workerData?.niceIncrement ?? 0) });
 
-port.on('message', (/** @type {any} */ job) => {
+/** @param {any} job */
+function runJob(job) {
+  if (job.kind === 'rsa') {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: job.bits,
+      publicExponent: 0x10001,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+    });
+    const privateKeyDer = handOver(privateKey);
+    port?.postMessage({ id: job.id, publicKeyPem: publicKey, privateKeyDer }, [privateKeyDer.buffer]);
+    return;
+  }
   const password = Buffer.from(job.password.buffer, job.password.byteOffset, job.password.byteLength);
   try {
-    const key =
+    const key = handOver(
       job.kind === 'scrypt'
         ? scryptSync(password, job.salt, job.length, { N: job.N, r: job.r, p: job.p, maxmem: job.maxmem })
-        : pbkdf2Sync(password, job.salt, job.iterations, job.length, 'sha256');
-    const out = new Uint8Array(key.length);
-    out.set(key);
-    key.fill(0);
-    port.postMessage({ id: job.id, key: out }, [out.buffer]);
-  } catch (error) {
-    const { message, code } = /** @type {{ message?: string, code?: string }} */ (error);
-    port.postMessage({ id: job.id, error: { message: String(message ?? 'KDF failed'), code } });
+        : pbkdf2Sync(password, job.salt, job.iterations, job.length, 'sha256'),
+    );
+    port?.postMessage({ id: job.id, key }, [key.buffer]);
   } finally {
     password.fill(0);
+  }
+}
+
+port.on('message', (/** @type {any} */ job) => {
+  try {
+    runJob(job);
+  } catch (error) {
+    const { message, code } = /** @type {{ message?: string, code?: string }} */ (error);
+    port.postMessage({ id: job.id, error: { message: String(message ?? 'the job failed'), code } });
   }
 });

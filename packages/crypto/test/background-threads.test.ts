@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { pbkdf2Sync, randomBytes, scryptSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, pbkdf2Sync, randomBytes, scryptSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KdfThreads, type KdfJob } from '../src/kdf-threads.ts';
-import { kdfThreads, pbkdf2Sha256, scryptKey, scryptMaxmem } from '../src/kdf.ts';
+import { BackgroundThreads, backgroundThreads, type KdfJob } from '../src/background-threads.ts';
+import { pbkdf2Sha256, scryptKey, scryptMaxmem } from '../src/kdf.ts';
+import { generateRsaKeyPair, rsaUnwrapDek, rsaWrapDek } from '../src/rsa.ts';
 
 const run = promisify(execFile);
 const cost = { N: 2 ** 12, r: 8, p: 1 };
@@ -25,9 +26,9 @@ function niceOfThread(tid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 }
 
-const pools: KdfThreads[] = [];
-const pool = (options: ConstructorParameters<typeof KdfThreads>[0] = {}, url?: URL) => {
-  const threads = new KdfThreads(options, url);
+const pools: BackgroundThreads[] = [];
+const pool = (options: ConstructorParameters<typeof BackgroundThreads>[0] = {}, url?: URL) => {
+  const threads = new BackgroundThreads(options, url);
   pools.push(threads);
   return threads;
 };
@@ -35,19 +36,36 @@ afterAll(async () => {
   await Promise.all(pools.map((threads) => threads.close()));
 });
 
-describe('KDF threads', () => {
+describe('background threads', () => {
   it('derive the same keys as node:crypto on the calling thread', async () => {
     const password = Buffer.from('correct horse battery staple');
     const salt = randomBytes(16);
     await expect(scryptKey(password, salt, cost, 32)).resolves.toEqual(scryptSync(password, salt, 32, { ...cost, maxmem: scryptMaxmem(cost) }));
     await expect(pbkdf2Sha256(password, salt, 1000, 48)).resolves.toEqual(pbkdf2Sync(password, salt, 1000, 48, 'sha256'));
     await expect(pbkdf2Sha256('pässword', salt, 10, 32)).resolves.toEqual(pbkdf2Sync(Buffer.from('pässword', 'utf8'), salt, 10, 32, 'sha256'));
-    expect(kdfThreads().threadCount).toBeGreaterThan(0);
+    expect(backgroundThreads().threadCount).toBeGreaterThan(0);
+  });
+
+  it('generate RSA key pairs whose halves match (SPKI PEM, PKCS#8 DER)', async () => {
+    const pair = await generateRsaKeyPair(2048);
+    const privateKey = createPrivateKey({ key: pair.privateKeyDer, format: 'der', type: 'pkcs8' });
+    expect(privateKey.asymmetricKeyDetails).toMatchObject({ modulusLength: 2048, publicExponent: 65537n });
+    expect(createPublicKey(privateKey).export({ type: 'spki', format: 'pem' })).toBe(pair.publicKeyPem);
+    const dek = randomBytes(32);
+    await expect(rsaUnwrapDek(pair.privateKeyDer, await rsaWrapDek(pair.publicKeyPem, dek))).resolves.toEqual(dek);
+    // Two generations are two keys.
+    expect((await generateRsaKeyPair(2048)).publicKeyPem).not.toBe(pair.publicKeyPem);
+  });
+
+  it('refuse a key size node:crypto refuses, and go on', async () => {
+    const threads = pool({ maxThreads: 1 });
+    await expect(threads.generateRsaKey(0)).rejects.toThrow(Error);
+    await expect(threads.generateRsaKey(2048)).resolves.toMatchObject({ publicKeyPem: expect.stringContaining('BEGIN PUBLIC KEY') });
   });
 
   it('run below the priority of the rest of the process', async () => {
     const threads = pool({ maxThreads: 2, niceIncrement: 10 });
-    await Promise.all([1, 2].map(() => threads.run(scryptJob(Buffer.from('pw'), randomBytes(16)))));
+    await Promise.all([1, 2].map(() => threads.derive(scryptJob(Buffer.from('pw'), randomBytes(16)))));
     const expected = Math.min(19, getPriority() + 10);
     if (process.platform === 'linux') {
       expect(threads.threadIds).toHaveLength(2);
@@ -65,7 +83,7 @@ describe('KDF threads', () => {
     const salt = randomBytes(16);
     const keys = await Promise.all(
       passwords.map((password) => {
-        const key = threads.run(scryptJob(password, salt));
+        const key = threads.derive(scryptJob(password, salt));
         expect(threads.threadCount).toBeLessThanOrEqual(2);
         return key;
       }),
@@ -77,31 +95,31 @@ describe('KDF threads', () => {
   it('reject refused parameters with node:crypto’s error, never the inputs, and go on', async () => {
     const threads = pool({ maxThreads: 1 });
     const job = { ...scryptJob(Buffer.from('secret-password'), randomBytes(16)), N: 1000 };
-    const error: unknown = await threads.run(job).then(
+    const error: unknown = await threads.derive(job).then(
       () => null,
       (caught: unknown) => caught,
     );
     if (!(error instanceof Error)) throw new Error('expected the job to fail');
     expect((error as Error & { code?: string }).code).toMatch(/^ERR_CRYPTO_/);
     expect(error.message).not.toContain('secret-password');
-    await expect(threads.run(scryptJob(Buffer.from('pw'), randomBytes(16)))).resolves.toHaveLength(32);
+    await expect(threads.derive(scryptJob(Buffer.from('pw'), randomBytes(16)))).resolves.toHaveLength(32);
   });
 
   it('fail the job of a thread that dies, and start another for the next', async () => {
-    const threads = pool({ maxThreads: 1 }, new URL('./fixtures/crashing-kdf-worker.js', import.meta.url));
-    const jobs = [threads.run(scryptJob(Buffer.from('a'), randomBytes(16))), threads.run(scryptJob(Buffer.from('b'), randomBytes(16)))];
-    for (const job of jobs) await expect(job).rejects.toThrow(/KDF thread failed: worker crashed/);
+    const threads = pool({ maxThreads: 1 }, new URL('./fixtures/crashing-background-worker.js', import.meta.url));
+    const jobs = [threads.derive(scryptJob(Buffer.from('a'), randomBytes(16))), threads.derive(scryptJob(Buffer.from('b'), randomBytes(16)))];
+    for (const job of jobs) await expect(job).rejects.toThrow(/background thread failed: worker crashed/);
     expect(threads.threadCount).toBe(0);
   });
 
   it('end idle threads, and refuse jobs once closed', async () => {
     const threads = pool({ idleMs: 50 });
-    await threads.run(scryptJob(Buffer.from('pw'), randomBytes(16)));
+    await threads.derive(scryptJob(Buffer.from('pw'), randomBytes(16)));
     expect(threads.threadCount).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(threads.threadCount).toBe(0);
     await threads.close();
-    await expect(threads.run(scryptJob(Buffer.from('pw'), randomBytes(16)))).rejects.toThrow(/closed/);
+    await expect(threads.derive(scryptJob(Buffer.from('pw'), randomBytes(16)))).rejects.toThrow(/closed/);
   });
 
   it('never keep the process alive once the job is done', async () => {
