@@ -67,6 +67,7 @@ export {
   hashPassword,
   verifyPassword,
   passwordHashNeedsUpgrade,
+  unmatchablePasswordHash,
 } from './password-hash.ts';
 
 export { type ScryptCost, scryptKey } from './kdf.ts';

@@ -60,11 +60,25 @@ function decode(encoded: string): Decoded {
   return decoded;
 }
 
+function encode(params: ScryptParams, salt: Buffer, hash: Buffer): string {
+  return `$scrypt$ln=${Math.log2(params.N)},r=${params.r},p=${params.p}$${b64(salt)}$${b64(hash)}`;
+}
+
 export async function hashPassword(password: string, params: ScryptParams = SCRYPT_DEFAULTS): Promise<string> {
   checkParams(params);
   const salt = randomBytes(SALT_LENGTH);
-  const hash = await scryptKey(Buffer.from(password, 'utf8'), salt, params, HASH_LENGTH);
-  return `$scrypt$ln=${Math.log2(params.N)},r=${params.r},p=${params.p}$${b64(salt)}$${b64(hash)}`;
+  return encode(params, salt, await scryptKey(Buffer.from(password, 'utf8'), salt, params, HASH_LENGTH));
+}
+
+/**
+ * A well-formed hash that no password matches (a random salt and a random digest,
+ * which no scrypt output equals but with probability 2^-256): verifying against it
+ * costs exactly what verifying against a real hash with `params` costs, without
+ * hashing anything to make it. For sign-ins with an unknown username.
+ */
+export function unmatchablePasswordHash(params: ScryptParams = SCRYPT_DEFAULTS): string {
+  checkParams(params);
+  return encode(params, randomBytes(SALT_LENGTH), randomBytes(HASH_LENGTH));
 }
 
 export async function verifyPassword(password: string, encoded: string): Promise<boolean> {

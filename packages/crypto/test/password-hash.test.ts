@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashPassword, InvalidKeyError, passwordHashNeedsUpgrade, SCRYPT_DEFAULTS, verifyPassword } from '../src/index.ts';
+import { hashPassword, InvalidKeyError, passwordHashNeedsUpgrade, SCRYPT_DEFAULTS, unmatchablePasswordHash, verifyPassword } from '../src/index.ts';
 
 const fast = { N: 2 ** 10, r: 8, p: 1 };
 
@@ -25,6 +25,20 @@ describe('login password hashing', () => {
 
   it('salts every hash', async () => {
     expect(await hashPassword('same', fast)).not.toBe(await hashPassword('same', fast));
+  });
+
+  it('makes unmatchable hashes that verify like real ones, with the same parameters', async () => {
+    const params = { N: 2 ** 10, r: 8, p: 1 };
+    const real = await hashPassword('some password', params);
+    const dummy = unmatchablePasswordHash(params);
+    // Same shape and parameters as a real hash, so a verify against it does the same work.
+    expect(dummy).toMatch(/^\$scrypt\$ln=10,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
+    expect(dummy.split('$').slice(0, 3)).toEqual(real.split('$').slice(0, 3));
+    expect(passwordHashNeedsUpgrade(dummy, params)).toBe(false);
+    for (const password of ['', 'some password', 'another']) await expect(verifyPassword(password, dummy)).resolves.toBe(false);
+    expect(unmatchablePasswordHash(params)).not.toBe(dummy);
+    expect(unmatchablePasswordHash()).toMatch(/^\$scrypt\$ln=17,r=8,p=1\$/);
+    expect(() => unmatchablePasswordHash({ N: 1000, r: 8, p: 1 })).toThrow(InvalidKeyError);
   });
 
   it('reports weaker parameters as needing an upgrade', async () => {

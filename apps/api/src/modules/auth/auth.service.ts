@@ -1,6 +1,13 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { KeySize, MfaChallengeResponse, MfaVerifyBody, RegisterBody, Role, TokenResponse, User } from '@sfe/contract';
-import { generateRsaKeyPair, hashPassword, passwordHashNeedsUpgrade, protectPrivateKey, verifyPassword } from '@sfe/crypto';
+import {
+  generateRsaKeyPair,
+  hashPassword,
+  passwordHashNeedsUpgrade,
+  protectPrivateKey,
+  unmatchablePasswordHash,
+  verifyPassword,
+} from '@sfe/crypto';
 import { AppError, conflict, fail, unauthorized } from '../../lib/errors.ts';
 import type { Limiter } from '../../lib/limiter.ts';
 import type { KeyStore } from '../../stores/keystore/index.ts';
@@ -46,13 +53,9 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 
 export function createAuthService(deps: AuthServiceDeps) {
   const { users, refreshTokens, keyStore, audit, kdfLimiter } = deps;
-  // Unknown usernames are checked against this, so they cost the same time as real ones.
-  let dummyHash: Promise<string> | undefined;
-  const dummy = () => (dummyHash ??= hashPassword(randomBytes(16).toString('hex'), deps.kdf.scrypt));
-  // Made at start-up, so not even the first unknown username costs an extra hash.
-  dummy().catch(() => {
-    dummyHash = undefined;
-  });
+  // Unknown usernames are checked against this, so they cost the same time as real
+  // ones; it takes no hashing to make, so not even the first one costs an extra hash.
+  const dummyHash = unmatchablePasswordHash(deps.kdf.scrypt);
 
   async function issueTokens(user: Parameters<typeof toUserDto>[0], familyId: string): Promise<TokenResponse> {
     const refreshToken = randomBytes(32).toString('base64url');
@@ -75,7 +78,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     if (!user) {
       // Counted, locked and timed like a real account, so no answer tells them apart.
       await deps.passwordAttempts.countUnknown(input.username);
-      await kdfLimiter.run(async () => verifyPassword(input.password, await dummy()));
+      await kdfLimiter.run(() => verifyPassword(input.password, dummyHash));
       await audit.record({ operation: 'login_failed', success: false, ipAddress: ip, details: { reason: 'unknown_user' } });
       throw fail('INVALID_CREDENTIALS', 'Invalid username or password.');
     }
