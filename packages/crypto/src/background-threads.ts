@@ -21,7 +21,7 @@
  * - A thread that fails or exits fails its job; the next job starts another.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { OwnedWorker, positiveInteger } from './owned-worker.ts';
 
 export interface BackgroundThreadOptions {
   /** Threads at most; default one per core. */
@@ -58,11 +58,9 @@ interface Pending {
 }
 
 interface Thread {
-  worker: Worker;
+  owned: OwnedWorker;
   tid: number | null;
   current: Pending | null;
-  lost: boolean;
-  idleTimer: NodeJS.Timeout | null;
 }
 
 const DEFAULT_NICE_INCREMENT = 10;
@@ -131,12 +129,7 @@ export class BackgroundThreads {
     for (const pending of this.#queue.splice(0)) pending.reject(error);
     const threads = this.#threads;
     this.#threads = [];
-    await Promise.all(
-      threads.map(async (thread) => {
-        this.#lose(thread, error);
-        await thread.worker.terminate();
-      }),
-    );
+    await Promise.all(threads.map((thread) => thread.owned.end(error)));
   }
 
   #dispatch(): void {
@@ -144,60 +137,45 @@ export class BackgroundThreads {
       const thread = this.#threads.find((candidate) => candidate.current === null) ?? this.#spawnWithinLimit();
       if (thread === undefined) return;
       const pending = this.#queue.shift() as Pending;
-      if (thread.idleTimer !== null) clearTimeout(thread.idleTimer);
-      thread.idleTimer = null;
+      thread.owned.keep();
       thread.current = pending;
-      thread.worker.ref();
+      thread.owned.worker.ref();
       const transfer = 'password' in pending.job ? [pending.job.password.buffer as ArrayBuffer] : [];
-      thread.worker.postMessage({ id: pending.id, ...pending.job }, transfer);
+      thread.owned.worker.postMessage({ id: pending.id, ...pending.job }, transfer);
     }
   }
 
   #spawnWithinLimit(): Thread | undefined {
     if (this.#threads.length >= this.#maxThreads) return undefined;
-    // No execArgv: the worker is plain JavaScript and needs none of the parent's loaders.
-    const worker = new Worker(this.#workerUrl, { execArgv: [], workerData: { niceIncrement: this.#niceIncrement } });
-    worker.unref();
-    const thread: Thread = { worker, tid: null, current: null, lost: false, idleTimer: null };
-    worker.on('message', (message: FromWorker) => {
-      if ('t' in message) {
-        thread.tid = message.tid;
-        return;
-      }
-      const pending = thread.current;
-      if (pending === null || pending.id !== message.id) return;
-      thread.current = null;
-      worker.unref();
-      if (message.error === undefined) pending.resolve(message);
-      else pending.reject(Object.assign(new Error(message.error.message), message.error.code === undefined ? {} : { code: message.error.code }));
-      this.#retireWhenIdle(thread);
-      this.#dispatch();
-    });
-    worker.on('error', (error) => this.#lose(thread, new Error(`background thread failed: ${error.message}`)));
-    worker.on('messageerror', () => this.#lose(thread, new Error('background thread sent an unreadable message')));
-    worker.on('exit', (code) => this.#lose(thread, new Error(`background thread exited (code ${code})`)));
+    const thread: Thread = {
+      owned: new OwnedWorker(this.#workerUrl, 'background thread', { niceIncrement: this.#niceIncrement }, {
+        message: (message) => this.#onMessage(thread, message as FromWorker),
+        lost: (error) => this.#onLost(thread, error),
+      }),
+      tid: null,
+      current: null,
+    };
     this.#threads.push(thread);
     return thread;
   }
 
-  #retireWhenIdle(thread: Thread): void {
-    if (thread.current !== null || thread.lost) return;
-    thread.idleTimer = setTimeout(() => {
-      thread.idleTimer = null;
-      if (thread.current !== null) return;
-      this.#lose(thread, new Error('the background thread was idle'));
-      void thread.worker.terminate();
-    }, this.#idleMs);
-    thread.idleTimer.unref();
+  #onMessage(thread: Thread, message: FromWorker): void {
+    if ('t' in message) {
+      thread.tid = message.tid;
+      return;
+    }
+    const pending = thread.current;
+    if (pending === null || pending.id !== message.id) return;
+    thread.current = null;
+    thread.owned.worker.unref();
+    if (message.error === undefined) pending.resolve(message);
+    else pending.reject(Object.assign(new Error(message.error.message), message.error.code === undefined ? {} : { code: message.error.code }));
+    thread.owned.retireAfter(this.#idleMs, () => thread.current === null, new Error('the background thread was idle'));
+    this.#dispatch();
   }
 
-  #lose(thread: Thread, error: Error): void {
-    if (thread.lost) return;
-    thread.lost = true;
-    if (thread.idleTimer !== null) clearTimeout(thread.idleTimer);
-    thread.idleTimer = null;
+  #onLost(thread: Thread, error: Error): void {
     this.#threads = this.#threads.filter((other) => other !== thread);
-    thread.worker.unref();
     const pending = thread.current;
     thread.current = null;
     pending?.reject(error);
@@ -210,9 +188,4 @@ let shared: BackgroundThreads | undefined;
 /** The process's background threads, started with the first job. */
 export function backgroundThreads(): BackgroundThreads {
   return (shared ??= new BackgroundThreads());
-}
-
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
-  return value;
 }

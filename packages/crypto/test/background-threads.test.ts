@@ -3,10 +3,11 @@ import { createPrivateKey, createPublicKey, pbkdf2Sync, randomBytes, scryptSync 
 import { readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BackgroundThreads, backgroundThreads, type KdfJob } from '../src/background-threads.ts';
 import { pbkdf2Sha256, scryptKey, scryptMaxmem } from '../src/kdf.ts';
 import { generateRsaKeyPair, rsaUnwrapDek, rsaWrapDek } from '../src/rsa.ts';
+import { closedAfterAll } from './helpers/closing.ts';
 
 const run = promisify(execFile);
 const cost = { N: 2 ** 12, r: 8, p: 1 };
@@ -26,15 +27,8 @@ function niceOfThread(tid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 }
 
-const pools: BackgroundThreads[] = [];
-const pool = (options: ConstructorParameters<typeof BackgroundThreads>[0] = {}, url?: URL) => {
-  const threads = new BackgroundThreads(options, url);
-  pools.push(threads);
-  return threads;
-};
-afterAll(async () => {
-  await Promise.all(pools.map((threads) => threads.close()));
-});
+const keep = closedAfterAll<BackgroundThreads>();
+const pool = (options: ConstructorParameters<typeof BackgroundThreads>[0] = {}, url?: URL) => keep(new BackgroundThreads(options, url));
 
 describe('background threads', () => {
   it('derive the same keys as node:crypto on the calling thread', async () => {

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AlgorithmDisabledError, MODERN_ALGORITHMS, createDecryptStream, generateDek, type FileAlgorithm } from '../src/index.ts';
 import { createEncryptStreamWithRandomness, type StreamRandomness } from '../src/segmented/encrypt.ts';
 import { DEFAULT_SEGMENT_SIZE, HEADER_LENGTH } from '../src/segmented/header.ts';
 import { SealWorkerPool, createPooledEncryptStreamWithRandomness } from '../src/segmented/seal-pool.ts';
+import { closedAfterAll } from './helpers/closing.ts';
 import { chunked, decrypt } from './helpers/streams.ts';
 
 const AD = Buffer.from('file:5e41a7c2');
@@ -75,15 +76,8 @@ function generated(total: number, chunk = MiB, onChunk?: (produced: number) => v
   });
 }
 
-const pools: SealWorkerPool[] = [];
-function pool(options?: ConstructorParameters<typeof SealWorkerPool>[0]): SealWorkerPool {
-  const created = new SealWorkerPool(options);
-  pools.push(created);
-  return created;
-}
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.close()));
-});
+const keep = closedAfterAll<SealWorkerPool>();
+const pool = (options?: ConstructorParameters<typeof SealWorkerPool>[0]) => keep(new SealWorkerPool(options));
 
 describe('seal worker pool', () => {
   it('starts no worker until the first stream', async () => {
@@ -251,8 +245,7 @@ describe('seal worker pool', () => {
   });
 
   it('fails the streams of a worker that crashes and starts a new worker for the next stream', async () => {
-    const crashing = new SealWorkerPool({}, new URL('./fixtures/crashing-seal-worker.js', import.meta.url));
-    pools.push(crashing);
+    const crashing = keep(new SealWorkerPool({}, new URL('./fixtures/crashing-seal-worker.js', import.meta.url)));
     const dek = generateDek();
     await expect(chunksOf(chunked(randomBytes(3 * MiB)), crashing.createEncryptStream(dek, AD))).rejects.toThrow(
       /seal worker (failed|exited)/,

@@ -22,9 +22,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { Duplex } from 'node:stream';
-import { Worker } from 'node:worker_threads';
 import { AEAD_TAG_LENGTH, type AeadAlgorithm } from '../aead.ts';
 import { isLegacyAlgorithm } from '../algorithms.ts';
+import { OwnedWorker, positiveInteger } from '../owned-worker.ts';
 import {
   checkedHeader,
   createHashingEncryptStream,
@@ -197,12 +197,10 @@ class WorkerEncryptStream extends Duplex implements HashingEncryptStream {
 }
 
 interface Slot {
-  worker: Worker;
+  owned: OwnedWorker;
   streams: Map<number, WorkerEncryptStream>;
   /** Messages sent that still await a reply; the worker is ref'd while this is > 0. */
   awaited: number;
-  lost: boolean;
-  idleTimer: NodeJS.Timeout | null;
 }
 
 let openWithRandomness: (
@@ -269,12 +267,7 @@ export class SealWorkerPool {
     this.#closed = true;
     const slots = this.#slots;
     this.#slots = [];
-    await Promise.all(
-      slots.map(async (slot) => {
-        this.#lose(slot, new Error('the seal worker pool was closed'));
-        await slot.worker.terminate();
-      }),
-    );
+    await Promise.all(slots.map((slot) => slot.owned.end(new Error('the seal worker pool was closed'))));
   }
 
   #open(dek: Buffer, associatedData: Buffer, options: EncryptStreamOptions, randomness: StreamRandomness): HashingEncryptStream {
@@ -283,21 +276,20 @@ export class SealWorkerPool {
     if (isLegacyAlgorithm(algorithm)) return createHashingEncryptStream(dek, associatedData, header);
     if (this.#closed) throw new Error('the seal worker pool is closed');
     const slot = this.#slotForNewStream();
-    if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
-    slot.idleTimer = null;
+    slot.owned.keep();
     const id = this.#nextId++;
     const channel: Channel = {
       post: (message, transfer) => {
-        if (slot.lost) return;
+        if (slot.owned.lost) return;
         if (message.t !== 'drop') {
-          if (slot.awaited === 0) slot.worker.ref();
+          if (slot.awaited === 0) slot.owned.worker.ref();
           slot.awaited += 1;
         }
-        slot.worker.postMessage(message, transfer ?? []);
+        slot.owned.worker.postMessage(message, transfer ?? []);
       },
       release: () => {
         slot.streams.delete(id);
-        if (slot.streams.size === 0) this.#retireWhenIdle(slot);
+        if (slot.streams.size === 0) slot.owned.retireAfter(this.#idleMs, () => slot.streams.size === 0, new Error('the seal worker was idle'));
       },
     };
     const stream = new WorkerEncryptStream(channel, id, header, this.#batchBytes, this.#window);
@@ -332,40 +324,25 @@ export class SealWorkerPool {
   }
 
   #spawn(): Slot {
-    // No execArgv: the worker is plain JavaScript and needs none of the parent's loaders.
-    const worker = new Worker(this.#workerUrl, { execArgv: [] });
-    worker.unref();
-    const slot: Slot = { worker, streams: new Map(), awaited: 0, lost: false, idleTimer: null };
-    worker.on('message', (message: FromWorker) => {
-      slot.awaited -= 1;
-      if (slot.awaited === 0) worker.unref();
-      slot.streams.get(message.id)?.onReply(message);
-    });
-    worker.on('error', (error) => this.#lose(slot, new Error(`seal worker failed: ${error.message}`)));
-    worker.on('messageerror', () => this.#lose(slot, new Error('seal worker sent an unreadable message')));
-    worker.on('exit', (code) => this.#lose(slot, new Error(`seal worker exited (code ${code})`)));
+    const slot: Slot = {
+      owned: new OwnedWorker(this.#workerUrl, 'seal worker', undefined, {
+        message: (message) => {
+          slot.awaited -= 1;
+          if (slot.awaited === 0) slot.owned.worker.unref();
+          const reply = message as FromWorker;
+          slot.streams.get(reply.id)?.onReply(reply);
+        },
+        lost: (error) => this.#onLost(slot, error),
+      }),
+      streams: new Map(),
+      awaited: 0,
+    };
     this.#slots.push(slot);
     return slot;
   }
 
-  #retireWhenIdle(slot: Slot): void {
-    if (slot.lost || slot.idleTimer !== null) return;
-    slot.idleTimer = setTimeout(() => {
-      slot.idleTimer = null;
-      if (slot.streams.size > 0) return;
-      this.#lose(slot, new Error('the seal worker was idle'));
-      void slot.worker.terminate();
-    }, this.#idleMs);
-    slot.idleTimer.unref();
-  }
-
-  #lose(slot: Slot, error: Error): void {
-    if (slot.lost) return;
-    slot.lost = true;
-    if (slot.idleTimer !== null) clearTimeout(slot.idleTimer);
-    slot.idleTimer = null;
+  #onLost(slot: Slot, error: Error): void {
     this.#slots = this.#slots.filter((other) => other !== slot);
-    slot.worker.unref();
     for (const stream of [...slot.streams.values()]) stream.onWorkerLost(error);
     slot.streams.clear();
   }
@@ -384,9 +361,4 @@ export function createPooledEncryptStreamWithRandomness(
   randomness: StreamRandomness,
 ): HashingEncryptStream {
   return openWithRandomness(pool, dek, associatedData, options, randomness);
-}
-
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
-  return value;
 }
