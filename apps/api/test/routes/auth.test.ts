@@ -314,8 +314,10 @@ describe('auth routes', () => {
       expectProblem(await me(t, token), 401, 'UNAUTHORIZED');
     });
 
-    it('rejects a token with a flipped signature or an edited payload', async () => {
+    it('rejects a token with a flipped signature or an edited payload, though the genuine one was just accepted', async () => {
       const session = await newUser(t.app, 'consultant');
+      // Verified tokens are kept for a while (the verifier's cache): a tampered copy is another token.
+      expect((await me(t, session.accessToken)).statusCode).toBe(200);
       const [header, payload, signature] = session.accessToken.split('.') as [string, string, string];
       const flipped = `${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BB' : 'AA'}`;
       expectProblem(await me(t, `${header}.${payload}.${flipped}`), 401, 'UNAUTHORIZED');
@@ -323,6 +325,17 @@ describe('auth routes', () => {
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
       const edited = base64url({ ...claims, role: 'admin' });
       expectProblem(await me(t, `${header}.${edited}.${signature}`), 401, 'UNAUTHORIZED');
+    });
+
+    it('rejects a token the moment it expires, though it was accepted before', async () => {
+      const session = await newUser(t.app, 'consultant');
+      const { iat: _iat, exp: _exp, ...rest } = decodeJwt(session.accessToken);
+      const expiresAt = Math.floor(Date.now() / 1000) + 2;
+      const token = await new SignJWT(rest).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt().setExpirationTime(expiresAt).sign(secret());
+      expect((await me(t, token)).statusCode).toBe(200);
+      expect((await me(t, token)).statusCode).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, expiresAt * 1000 - Date.now() + 50));
+      expectProblem(await me(t, token), 401, 'UNAUTHORIZED');
     });
 
     it('rejects alg=none and a token signed with another secret', async () => {
