@@ -33,7 +33,7 @@ import { createRotationRunner } from './modules/kek/kek.runner.ts';
 import { authMfaRoutes, mfaRoutes } from './modules/mfa/mfa.routes.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
 import { notificationSettingsRoutes, notificationsRoutes } from './modules/notifications/notifications.routes.ts';
-import { isLevelAware, requestLoggerFactory } from './lib/request-logger.ts';
+import { logRequestInfo, requestLoggerFactory } from './lib/request-logger.ts';
 
 export const DEFAULT_WEB_DIST = path.join(REPO_ROOT, 'apps/web/dist');
 
@@ -132,11 +132,8 @@ class AccessLog extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (error) super.requestCompleted(error, request, reply);
-    // Through the server's logger with the request id in the line: the same JSON a
-    // request child would write, without building one (request-logger.ts).
-    else if (!isLevelAware(request.server.log) || request.server.log.isLevelEnabled('info')) {
-      request.server.log.info({ reqId: request.id, req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
-    }
+    // The same JSON a request child writes, without building one (request-logger.ts).
+    else logRequestInfo(reply.log, { req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   }
 }
 

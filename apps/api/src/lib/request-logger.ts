@@ -62,6 +62,12 @@ class RequestLogger {
     return (this.#child ?? this.#parent).isLevelEnabled(level);
   }
 
+  /** An info line with `fields`: through the child if there is one, else the same JSON without building it. */
+  infoWithoutChild(fields: Bindings, message: string): void {
+    if (this.#child !== null) this.#child.info(fields, message);
+    else if (this.#parent.isLevelEnabled('info')) this.#parent.info({ ...this.#bindings, ...fields }, message);
+  }
+
   #write(level: Level, args: unknown[]): void {
     if (this.#child === null && !this.#parent.isLevelEnabled(level)) return;
     (this.#logger()[level] as (...values: unknown[]) => void)(...args);
@@ -81,4 +87,13 @@ class RequestLogger {
 export function requestLoggerFactory(logger: FastifyBaseLogger, bindings: Bindings, options: object): FastifyBaseLogger {
   if (Object.keys(options).length > 0 || !isLevelAware(logger)) return logger.child(bindings, options);
   return new RequestLogger(logger, bindings) as unknown as FastifyBaseLogger;
+}
+
+/**
+ * A request's info line (the access line): on one of ours without building its child;
+ * on a route's own child (its level, its serializers) through that child, as Fastify would.
+ */
+export function logRequestInfo(log: FastifyBaseLogger, fields: Bindings, message: string): void {
+  if (log instanceof RequestLogger) log.infoWithoutChild(fields, message);
+  else log.info(fields, message);
 }

@@ -226,6 +226,28 @@ describe('HTTP edge hardening', () => {
     expect(lines.join('')).not.toContain('canary');
   });
 
+  it('writes no access line for a route whose own log level is above info, and one for a route at debug', async () => {
+    const lines = await logLinesOf(async (app) => {
+      app.get('/quiet-route', { logLevel: 'warn' }, async () => ({ ok: true }));
+      app.get('/chatty-route', { logLevel: 'debug' }, async (request) => {
+        request.log.debug('route detail');
+        return { ok: true };
+      });
+      await app.inject({ method: 'GET', url: '/quiet-route' });
+      await app.inject({ method: 'GET', url: '/chatty-route' });
+      await app.inject({ method: 'GET', url: '/healthz' });
+    });
+    const entries = lines.map((line) => JSON.parse(line) as { reqId?: string; msg?: string; req?: { url?: string } }).filter((entry) => entry.reqId);
+    expect(entries.map((entry) => [entry.msg, entry.req?.url])).toEqual([
+      ['route detail', undefined],
+      ['request completed', '/chatty-route'],
+      ['request completed', '/healthz'],
+    ]);
+    // Each line names its own request.
+    expect(entries[0]?.reqId).toBe(entries[1]?.reqId);
+    expect(entries[1]?.reqId).not.toBe(entries[2]?.reqId);
+  });
+
   it('gives each request a logger whose lines carry its id, built only when a line is written', async () => {
     const lines = await logLinesOf(async (app) => {
       const log = requestLoggerFactory(app.log, { reqId: 'req-a' }, {});
