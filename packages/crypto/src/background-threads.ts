@@ -170,8 +170,9 @@ export class BackgroundThreads {
     thread.owned.worker.unref();
     if (message.error === undefined) pending.resolve(message);
     else pending.reject(Object.assign(new Error(message.error.message), message.error.code === undefined ? {} : { code: message.error.code }));
-    thread.owned.retireAfter(this.#idleMs, () => thread.current === null, new Error('the background thread was idle'));
     this.#dispatch();
+    // Only a thread the queue left without a job starts counting down.
+    if (thread.current === null) thread.owned.retireAfter(this.#idleMs, () => thread.current === null, 'the background thread was idle');
   }
 
   #onLost(thread: Thread, error: Error): void {

@@ -41,13 +41,16 @@ export class OwnedWorker {
     this.#idleTimer = null;
   }
 
-  /** No work left: end after `idleMs` unless `stillIdle()` says work came in meanwhile. */
-  retireAfter(idleMs: number, stillIdle: () => boolean, error: Error): void {
+  /**
+   * No work left: end after `idleMs` unless `stillIdle()` says work came in meanwhile;
+   * the loss's error says `reason` (made only if it comes to that).
+   */
+  retireAfter(idleMs: number, stillIdle: () => boolean, reason: string): void {
     if (this.#lost || this.#idleTimer !== null) return;
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = null;
       if (!stillIdle()) return;
-      this.lose(error);
+      this.lose(new Error(reason));
       void this.worker.terminate();
     }, idleMs);
     this.#idleTimer.unref();

@@ -289,7 +289,7 @@ export class SealWorkerPool {
       },
       release: () => {
         slot.streams.delete(id);
-        if (slot.streams.size === 0) slot.owned.retireAfter(this.#idleMs, () => slot.streams.size === 0, new Error('the seal worker was idle'));
+        if (slot.streams.size === 0) slot.owned.retireAfter(this.#idleMs, () => slot.streams.size === 0, 'the seal worker was idle');
       },
     };
     const stream = new WorkerEncryptStream(channel, id, header, this.#batchBytes, this.#window);
