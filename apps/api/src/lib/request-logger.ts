@@ -3,9 +3,9 @@ import type { FastifyBaseLogger } from 'fastify';
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 type Bindings = Record<string, unknown>;
 /** pino's loggers answer this; Fastify's logger type does not declare it. */
-export type LevelAwareLogger = FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
+type LevelAwareLogger = FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
 
-export const isLevelAware = (logger: FastifyBaseLogger): logger is LevelAwareLogger =>
+const isLevelAware = (logger: FastifyBaseLogger): logger is LevelAwareLogger =>
   typeof (logger as Partial<LevelAwareLogger>).isLevelEnabled === 'function';
 
 /**
