@@ -15,6 +15,9 @@ import type { MigrationAdapterFactory } from './sqlite-migration-adapter.ts';
  *    wins over the database name it sets, so the "shadow" would be the main database,
  *    and it drops the database while its pool still holds connections. Shadow
  *    databases are created and force-dropped here instead, uniquely named.
+ * 3. The adapter runs a script by splitting it at every ";", which cuts a function body
+ *    (dollar-quoted plpgsql, as a trigger needs) apart. The script goes to PostgreSQL
+ *    whole instead, as one simple query, which is how the native engine sends it.
  *
  * Every pool opened is remembered so disposeAll() can close it once an operation ends.
  */
@@ -76,6 +79,14 @@ export function createPostgresMigrationAdapterFactory(databaseUrl: string): Migr
     };
     open.add(entry);
     adapter.dispose = () => entry.dispose();
+    const failed = (adapter as unknown as { onError(error: unknown): never }).onError.bind(adapter);
+    adapter.executeScript = async (script) => {
+      try {
+        await pool.query(script);
+      } catch (error) {
+        failed(error);
+      }
+    };
     return adapter;
   };
 
