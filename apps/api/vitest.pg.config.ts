@@ -20,7 +20,7 @@ export default defineConfig({
     root: import.meta.dirname,
     include: [
       'test/pg/**/*.test.ts',
-      'test/routes/{access-requests,auth,files,keys,health}.test.ts',
+      'test/routes/{access-requests,auth,files,file-list-pages,keys,health}.test.ts',
       'test/admin/*.test.ts',
       'test/audit/*.test.ts',
       'test/kek/{kek-api,kek-service}.test.ts',

@@ -57,6 +57,17 @@ const d = <R extends Row>(pick: (client: PrismaClient) => unknown): Delegate<R> 
 export const TABLES: readonly TableCopy[] = [
   table('User', 'users', 'id', d((c) => c.user)),
   table('EncryptedFile', 'encrypted_files', 'id', d((c) => c.encryptedFile)),
+  // The target's triggers wrote a fresh version for each owner as its files arrived; the
+  // source's versions replace them, so both sides name the same lists the same way.
+  {
+    ...table('FileListVersion', 'file_list_versions', 'ownerId', d((c) => c.fileListVersion)),
+    insert: (client, rows) =>
+      client.$transaction(
+        (rows as Array<{ ownerId: string; version: string }>).map((row) =>
+          client.fileListVersion.upsert({ where: { ownerId: row.ownerId }, create: row, update: { version: row.version } }),
+        ),
+      ),
+  },
   table('AccessRequest', 'access_requests', 'id', d((c) => c.accessRequest)),
   table('RefreshToken', 'refresh_tokens', 'id', d((c) => c.refreshToken)),
   table('MfaTotp', 'mfa_totp', 'userId', d((c) => c.mfaTotp)),

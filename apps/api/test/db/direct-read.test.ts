@@ -132,7 +132,8 @@ describe('limitLiteral', () => {
   it('is how the file list asks for its page: no bound LIMIT for SQLite to re-plan on every run', () => {
     const query = fileListQuery({ owner: { id: userId, username: 'u' }, limit: 50 });
     expect(query.sql).toMatch(/LIMIT 51$/);
-    expect(query.values).toEqual([userId]);
+    // The owner, bound twice (the list version's subquery, the rows' filter), and no page size.
+    expect(query.values).toEqual([userId, userId]);
   });
 });
 

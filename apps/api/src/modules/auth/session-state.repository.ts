@@ -8,6 +8,8 @@ export type SessionState = Pick<User, 'id' | 'username' | 'role' | 'status' | 't
   sessionLive: boolean;
   /** A confirmed authenticator app or a passkey (what an MFA-required role must have). */
   hasSecondFactor: boolean;
+  /** The state of the files this account owns (file_list_versions); null until it has had one. */
+  fileListVersion: string | null;
 };
 
 /** The session statement's columns, in its SELECT order, as either driver returns them. */
@@ -22,6 +24,7 @@ const sessionStateOfColumns = (values: unknown[]): SessionState => ({
   createdAt: toDate(values[7]),
   sessionLive: toBoolean(values[8] as number | bigint | boolean),
   hasSecondFactor: toBoolean(values[9] as number | bigint | boolean),
+  fileListVersion: (values[10] as string | null) ?? null,
 });
 
 /**
@@ -33,7 +36,8 @@ const sessionStateOfColumns = (values: unknown[]): SessionState => ({
  * every token the user ever had, so the check grew with each sign-in and refresh.
  * Nothing is cached: a disable, password change or logout shows on the very next request.
  * It also reads what `GET /auth/me` answers, so that route needs no statement of its own,
- * and whether the account has a second factor, for the MFA_REQUIRED gate.
+ * whether the account has a second factor, for the MFA_REQUIRED gate, and the version of
+ * the account's file list, against which a kept page of that list is checked.
  */
 export function sessionStateQuery(userId: string, familyId: string, now: Date): Prisma.Sql {
   return Prisma.sql`
@@ -42,7 +46,8 @@ export function sessionStateQuery(userId: string, familyId: string, now: Date): 
         SELECT 1 FROM refresh_tokens t
         WHERE t.family_id = ${familyId} AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > ${now}
       ) AS session_live,
-      ${secondFactorExists(Prisma.sql`u.id`)} AS has_second_factor
+      ${secondFactorExists(Prisma.sql`u.id`)} AS has_second_factor,
+      (SELECT v.version FROM file_list_versions v WHERE v.owner_id = u.id) AS file_list_version
     FROM users u WHERE u.id = ${userId}`;
 }
 

@@ -87,6 +87,9 @@ function summaryOfColumns(owner: FileListFilter['owner']): (values: unknown[]) =
   return (values) => summary(values, 3, values[1] as string, values[2] as string);
 }
 
+/** Where an owner's page has its list version: after the id and the seven listed columns. */
+const OWNER_LIST_VERSION_COLUMN = 8;
+
 export interface FileListFilter {
   /** One owner's files only; the owner's name is then not read for every row. */
   owner?: { id: string; username: string };
@@ -111,8 +114,10 @@ export function fileListQuery(filter: FileListFilter): Prisma.Sql {
     conditions.push(Prisma.sql`(f.created_at, f.id) < (SELECT c.created_at, c.id FROM encrypted_files c WHERE c.id = ${filter.cursor})`);
   }
   const columns = Prisma.sql`f.filename, f.content_type, f.size, f.sha256, f.algorithm, f.description, f.created_at`;
+  // One owner's page also reads the owner's list version, in the same statement (one
+  // snapshot), so the version it is kept under is the version of exactly these rows.
   const from = filter.owner
-    ? Prisma.sql`SELECT f.id, ${columns} FROM encrypted_files f`
+    ? Prisma.sql`SELECT f.id, ${columns}, (SELECT v.version FROM file_list_versions v WHERE v.owner_id = ${filter.owner.id}) FROM encrypted_files f`
     : Prisma.sql`SELECT f.id, f.owner_id, u.username, ${columns} FROM encrypted_files f JOIN users u ON u.id = f.owner_id`;
   return Prisma.sql`
     ${from}
@@ -139,12 +144,22 @@ export function createFilesRepository(prisma: PrismaClient, notify: NoticeWriter
     findLive: (id: string): Promise<FileRow | null> =>
       prisma.encryptedFile.findFirst({ where: { id, deletedAt: null }, select: fileSelect }),
 
-    /** Newest first; the cursor is the id of the last item of the previous page. */
-    async list(filter: FileListFilter): Promise<{ rows: FileSummary[]; nextCursor: string | null }> {
-      const rows = await readRows(prisma, fileListQuery(filter), summaryOfColumns(filter.owner));
+    /**
+     * Newest first; the cursor is the id of the last item of the previous page. An owner's
+     * page comes with the owner's list version as the statement read it (null for other
+     * lists, an empty page, or an owner whose files have not changed since versions began).
+     */
+    async list(filter: FileListFilter): Promise<{ rows: FileSummary[]; nextCursor: string | null; version: string | null }> {
+      const summary = summaryOfColumns(filter.owner);
+      let version: string | null = null;
+      const rows = await readRows(prisma, fileListQuery(filter), (values) => {
+        // The same value on every row: the subquery's, read with them.
+        if (filter.owner) version = (values[OWNER_LIST_VERSION_COLUMN] as string | null) ?? null;
+        return summary(values);
+      });
       const more = rows.length > filter.limit;
       const page = more ? rows.slice(0, filter.limit) : rows;
-      return { rows: page, nextCursor: more ? (page.at(-1)?.id ?? null) : null };
+      return { rows: page, nextCursor: more ? (page.at(-1)?.id ?? null) : null, version };
     },
 
     exists: async (id: string) => (await prisma.encryptedFile.count({ where: { id } })) > 0,

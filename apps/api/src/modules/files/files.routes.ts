@@ -7,9 +7,12 @@ import { sanitizeContentType, sanitizeFilename } from '../../lib/content-disposi
 import { requestedRange, sendPlaintext } from '../../lib/send-file.ts';
 import { NoContent, bearer, octetStream, problems } from '../../lib/route-schemas.ts';
 import type { FilesService } from './files.service.ts';
+import { ListPageCache } from './files.page-cache.ts';
 
 const TEXT_FIELDS = new Set(['algorithm', 'description']);
 const MAX_DESCRIPTION = 2000;
+/** A body this route's response schema has already serialized, sent as Fastify sends JSON. */
+const sendSerialized = (reply: FastifyReply, body: Buffer) => reply.type('application/json; charset=utf-8').send(body);
 
 /** What the multipart parser (busboy) throws for a body that is not well-formed multipart. */
 const MALFORMED_MULTIPART = /^(Multipart: |Unexpected end of (multipart data|form|file)|Malformed )/;
@@ -21,6 +24,7 @@ export const filesRoutes: FastifyPluginAsyncTypebox<{ files: FilesService }> = a
   // onRequest: identity is settled before the body is even parsed, so an anonymous caller
   // learns nothing about a route's schema (401, never 400).
   app.addHook('onRequest', app.authenticate);
+  const pages = new ListPageCache();
 
   app.post(
     '',
@@ -91,7 +95,18 @@ export const filesRoutes: FastifyPluginAsyncTypebox<{ files: FilesService }> = a
     {
       schema: { tags: ['files'], security: bearer, querystring: ListFilesQuery, response: { 200: FileList, ...problems(400, 401) } },
     },
-    async (request) => files.list(request.actor, request.query),
+    async (request, reply) => {
+      const key = ListPageCache.keyOf(request.actor, request.query);
+      const kept = key === null ? undefined : pages.get(key, request.account.fileListVersion);
+      if (kept !== undefined) return sendSerialized(reply, kept);
+      const { list, version } = await files.list(request.actor, request.query);
+      if (key === null || version === null) return list;
+      // Serialized as any answer of this route is (its response schema), once per version.
+      // (fast-json-stringify's output is a string.)
+      const body = Buffer.from(reply.serialize(list) as string, 'utf8');
+      pages.set(key, version, body);
+      return sendSerialized(reply, body);
+    },
   );
 
   app.get(

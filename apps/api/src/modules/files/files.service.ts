@@ -195,7 +195,11 @@ export function createFilesService(deps: FilesServiceDeps) {
       }
     },
 
-    async list(actor: Actor, query: ListFilesQuery): Promise<FileList> {
+    /**
+     * One page of the files the actor may see. An organization's own page comes with the
+     * list version it was read at (see files.page-cache.ts); every other page with null.
+     */
+    async list(actor: Actor, query: ListFilesQuery): Promise<{ list: FileList; version: string | null }> {
       const limit = query.limit ?? 50;
       if (query.cursor && !(await files.exists(query.cursor))) throw invalidField('querystring.cursor', 'is not a cursor of this list');
       const page = await files.list({
@@ -204,12 +208,12 @@ export function createFilesService(deps: FilesServiceDeps) {
         ...(query.q ? { q: query.q } : {}),
         ...(actor.role === 'organization' ? { owner: { id: actor.id, username: actor.username } } : {}),
       });
-      if (actor.role !== 'consultant') return { items: page.rows.map((row) => toFileDto(row)), nextCursor: page.nextCursor };
+      if (actor.role !== 'consultant') return { list: { items: page.rows.map((row) => toFileDto(row)), nextCursor: page.nextCursor }, version: page.version };
       const latest = await deps.accessRequests.latestStatusByFile(actor.id, page.rows.map((row) => row.id));
       const now = new Date();
       return {
-        items: page.rows.map((row) => toFileDto(row, effectiveAccess(latest.get(row.id), now))),
-        nextCursor: page.nextCursor,
+        list: { items: page.rows.map((row) => toFileDto(row, effectiveAccess(latest.get(row.id), now))), nextCursor: page.nextCursor },
+        version: null,
       };
     },
 
